@@ -1,0 +1,69 @@
+import type { CallPolicy } from '../options.js';
+import type { Entry } from '../types.js';
+
+/** Pure decisions about entries and time. No I/O, no clocks: `now` is always passed in. */
+
+export function isFresh(entry: Entry, now: number): boolean {
+  return now < entry.freshUntil;
+}
+
+/** Inside stale-while-revalidate: serve at once, refresh in the background. */
+export function canServeWhileRevalidating(entry: Entry, now: number): boolean {
+  return now < entry.staleUntil;
+}
+
+/** Inside stale-if-error: may stand in for a failed or timed-out load. */
+export function canServeOnError(entry: Entry, now: number): boolean {
+  return now < entry.errorUntil;
+}
+
+/** Whether the entry is still worth keeping anywhere. */
+export function isUsable(entry: Entry, now: number): boolean {
+  return now < Math.max(entry.freshUntil, entry.staleUntil, entry.errorUntil);
+}
+
+/**
+ * XFetch: refresh before expiry with probability rising as expiry nears, scaled by how long the last load
+ * took (`delta`) and `beta`. Returns true when this hit should trigger a background refresh.
+ * `random` is in (0, 1]; -ln(random) is an exponential sample.
+ */
+export function shouldRefreshEarly(entry: Entry, now: number, beta: number, random: number): boolean {
+  if (entry.loadMs <= 0) return false;
+  return now - entry.loadMs * beta * Math.log(random) >= entry.freshUntil;
+}
+
+/** Shortens a ttl by a random fraction up to `jitter`, so entries written together expire apart. */
+export function jitteredTtl(ttl: number, jitter: number, random: number): number {
+  if (jitter <= 0) return ttl;
+  return Math.max(1, Math.round(ttl * (1 - jitter * random)));
+}
+
+/** The timeline of a value loaded at `now` under `policy`. */
+export function timeline(
+  policy: CallPolicy,
+  isNull: boolean,
+  now: number,
+  jitter: number,
+  random: number,
+): { freshUntil: number; staleUntil: number; errorUntil: number } {
+  const baseTtl = isNull && policy.nullTtl !== undefined ? policy.nullTtl : policy.ttl;
+  const freshUntil = now + jitteredTtl(baseTtl, jitter, random);
+  return {
+    freshUntil,
+    staleUntil: freshUntil + policy.staleWhileRevalidate,
+    errorUntil: freshUntil + policy.staleIfError,
+  };
+}
+
+/** How long the shared tier should keep an entry: until no window can use it any more. */
+export function retention(
+  entry: Pick<Entry, 'freshUntil' | 'staleUntil' | 'errorUntil'>,
+  now: number,
+): number {
+  return Math.max(1, Math.max(entry.freshUntil, entry.staleUntil, entry.errorUntil) - now);
+}
+
+/** Whether a tag invalidation at `invalidatedAt` voids an entry: any load that started before it. */
+export function voidedByTag(entry: Entry, invalidatedAt: number | undefined): boolean {
+  return invalidatedAt !== undefined && entry.createdAt - entry.loadMs <= invalidatedAt;
+}

@@ -1,0 +1,437 @@
+import type { Redis } from 'ioredis';
+import { InvalidOptionError } from './errors.js';
+import type { Codec, EntryPolicy } from './types.js';
+
+/** XFetch early refresh (Vattani, Chierichetti, Lowenstein, VLDB 2015). */
+export interface EarlyRefreshOptions {
+  /**
+   * Larger values refresh earlier; 1 is the paper's optimum for most workloads.
+   * @default 1
+   */
+  beta?: number;
+}
+
+/** Circuit breaker around Redis. */
+export interface BreakerOptions {
+  /**
+   * Consecutive Redis failures (errors or missed deadlines) that open the breaker.
+   * @default 5
+   */
+  failureThreshold?: number;
+  /**
+   * Milliseconds the breaker stays open before one probe is let through.
+   * @default 1000
+   */
+  cooldown?: number;
+}
+
+/** Bounds of the in-process tier (lru-cache). */
+export interface LocalTierOptions {
+  /**
+   * Maximum number of entries.
+   * @default 10000
+   */
+  max?: number;
+  /**
+   * Maximum total size, measured by `sizeOf`. Unset means no size bound.
+   * @default undefined
+   */
+  maxSize?: number;
+  /**
+   * Size of one entry for `maxSize`, given its encoded text.
+   * @default the encoded text's length
+   */
+  sizeOf?: (encoded: string, key: string) => number;
+}
+
+/** Options for `createCache`. Durations are milliseconds. */
+export interface CacheOptions extends EntryPolicy {
+  /**
+   * An ioredis client (it stays yours: herdcache never closes it, and opens one duplicate for pub/sub) or a
+   * Redis URL (herdcache opens and closes both connections). Unset: single-process mode, same flow.
+   * @default undefined
+   */
+  redis?: Redis | string;
+  /**
+   * Prefix of every Redis key and of the pub/sub channel; caches with different prefixes never meet.
+   * @default 'herdcache:'
+   */
+  prefix?: string;
+  /**
+   * How long a loaded value is fresh.
+   * @default 60000
+   */
+  ttl?: number;
+  /**
+   * Past `ttl`, the window in which the stale value is served at once while one background refresh runs.
+   * @default 0
+   */
+  staleWhileRevalidate?: number;
+  /**
+   * Past `ttl`, the window in which the stale value is served if the loader fails or times out.
+   * @default 0
+   */
+  staleIfError?: number;
+  /**
+   * Fresh time for a `null` result (negative caching). Unset: `ttl`.
+   * @default undefined
+   */
+  nullTtl?: number;
+  /**
+   * Spreads expiry: each entry's ttl is shortened by a random fraction up to this (0 to 1) so keys written
+   * together do not expire together.
+   * @default 0
+   */
+  jitter?: number;
+  /**
+   * Probabilistic early refresh of hot keys before they expire; `false` turns it off.
+   * @default { beta: 1 }
+   */
+  earlyRefresh?: EarlyRefreshOptions | false;
+  /**
+   * When a stale value exists and the loader runs longer than this, callers get the stale value and the
+   * load finishes in the background. 0 turns it off.
+   * @default 0
+   */
+  softTimeout?: number;
+  /**
+   * Aborts the loader's signal after this long; callers get `LoadTimeoutError` (or stale inside
+   * `staleIfError`). 0 turns it off.
+   * @default 0
+   */
+  hardTimeout?: number;
+  /**
+   * After a load fails while a stale value exists, the fleet serves stale and no node calls the loader for
+   * this long.
+   * @default 1000
+   */
+  failSafeBackoff?: number;
+  /**
+   * Lifetime of a load lease. A crashed leader is replaced after at most this long; a live one renews its
+   * lease every third of it.
+   * @default 3000
+   */
+  leaseTtl?: number;
+  /**
+   * Longest a follower waits for another node's load before it loads the value itself.
+   * @default 10000
+   */
+  waitTimeout?: number;
+  /**
+   * Deadline of every Redis command on a request path. Past it the call degrades to the local tier.
+   * @default 500
+   */
+  redisTimeout?: number;
+  /**
+   * Circuit breaker around Redis.
+   * @default { failureThreshold: 5, cooldown: 1000 }
+   */
+  breaker?: BreakerOptions;
+  /**
+   * Each node publishes a heartbeat this often and flushes its local tier when its own heartbeats stop
+   * coming back (a silently dead subscription). 0 turns it off.
+   * @default 1000
+   */
+  heartbeatInterval?: number;
+  /**
+   * Longest the local tier serves an entry without re-reading Redis, so a lost invalidation cannot keep a
+   * node stale for long. Only applies with Redis.
+   * @default 60000
+   */
+  maxLocalAge?: number;
+  /**
+   * Bounds of the in-process tier; `false` keeps no values in process (Redis is required then).
+   * @default { max: 10000 }
+   */
+  local?: LocalTierOptions | false;
+  /**
+   * Encodes values for Redis; every caller gets `decode(encode(value))`, from either tier.
+   * @default JSON
+   */
+  codec?: Codec;
+  /**
+   * Encoded values up to this many characters ride inside the `loaded` message, so woken followers need no
+   * second round trip.
+   * @default 16384
+   */
+  inlineValueLimit?: number;
+}
+
+/** Options of one `cached`/`lookup` call; they override the cache's options for this key. */
+export interface CallOptions extends EntryPolicy {
+  /** See `CacheOptions.nullTtl`. */
+  nullTtl?: number;
+  /** See `CacheOptions.softTimeout`. */
+  softTimeout?: number;
+  /** See `CacheOptions.hardTimeout`. */
+  hardTimeout?: number;
+}
+
+/** Options of `set`. */
+export type SetOptions = EntryPolicy & { nullTtl?: number };
+
+/** The JSON codec. */
+export const jsonCodec: Codec = Object.freeze({
+  encode(value: unknown): string {
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new TypeError(`${typeof value} is not representable in JSON`);
+    return text;
+  },
+  decode(text: string): unknown {
+    return JSON.parse(text);
+  },
+});
+
+/** Every option with its default filled in. */
+export interface ResolvedOptions {
+  readonly redis: Redis | string | undefined;
+  readonly prefix: string;
+  readonly ttl: number;
+  readonly staleWhileRevalidate: number;
+  readonly staleIfError: number;
+  readonly nullTtl: number | undefined;
+  readonly tags: readonly string[];
+  readonly jitter: number;
+  readonly earlyRefresh: Required<EarlyRefreshOptions> | false;
+  readonly softTimeout: number;
+  readonly hardTimeout: number;
+  readonly failSafeBackoff: number;
+  readonly leaseTtl: number;
+  readonly waitTimeout: number;
+  readonly redisTimeout: number;
+  readonly breaker: Required<BreakerOptions>;
+  readonly heartbeatInterval: number;
+  readonly maxLocalAge: number;
+  readonly local: Readonly<LocalTierOptions> | false;
+  readonly codec: Codec;
+  readonly inlineValueLimit: number;
+}
+
+/** The defaults, in one place. */
+export const DEFAULTS = Object.freeze({
+  prefix: 'herdcache:',
+  ttl: 60_000,
+  staleWhileRevalidate: 0,
+  staleIfError: 0,
+  jitter: 0,
+  earlyRefresh: Object.freeze({ beta: 1 }),
+  softTimeout: 0,
+  hardTimeout: 0,
+  failSafeBackoff: 1_000,
+  leaseTtl: 3_000,
+  waitTimeout: 10_000,
+  redisTimeout: 500,
+  breaker: Object.freeze({ failureThreshold: 5, cooldown: 1_000 }),
+  heartbeatInterval: 1_000,
+  maxLocalAge: 60_000,
+  local: Object.freeze({ max: 10_000 }),
+  inlineValueLimit: 16_384,
+});
+
+// Longer than any timer Node accepts would silently become 1 ms.
+const MAX_DURATION = 2_147_483_647;
+
+function duration(name: string, value: unknown, fallback: number, { positive = false } = {}): number {
+  if (value === undefined) return fallback;
+  const ok =
+    typeof value === 'number' &&
+    Number.isInteger(value) &&
+    value >= (positive ? 1 : 0) &&
+    value <= MAX_DURATION;
+  if (!ok)
+    throw new InvalidOptionError(
+      name,
+      value,
+      `an integer number of milliseconds ${positive ? '>= 1' : '>= 0'}`,
+    );
+  return value;
+}
+
+function tagList(name: string, value: unknown): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((tag) => typeof tag === 'string' && tag.length > 0)) {
+    throw new InvalidOptionError(name, value, 'an array of non-empty strings');
+  }
+  return Object.freeze([...value]);
+}
+
+function isRedisClient(value: unknown): value is Redis {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { duplicate?: unknown }).duplicate === 'function' &&
+    typeof (value as { evalsha?: unknown }).evalsha === 'function'
+  );
+}
+
+function plainObject(name: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionError(name, value, 'an object');
+  }
+  return value as Record<string, unknown>;
+}
+
+const KNOWN_OPTIONS = new Set([
+  'redis',
+  'prefix',
+  'ttl',
+  'staleWhileRevalidate',
+  'staleIfError',
+  'nullTtl',
+  'tags',
+  'jitter',
+  'earlyRefresh',
+  'softTimeout',
+  'hardTimeout',
+  'failSafeBackoff',
+  'leaseTtl',
+  'waitTimeout',
+  'redisTimeout',
+  'breaker',
+  'heartbeatInterval',
+  'maxLocalAge',
+  'local',
+  'codec',
+  'inlineValueLimit',
+]);
+
+/** Validates options once, at construction; throws `InvalidOptionError` naming the option and value. */
+export function resolveOptions(input: unknown): ResolvedOptions {
+  const options = plainObject('options', input ?? {});
+  for (const name of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(name)) throw new InvalidOptionError(name, options[name], 'no such option');
+  }
+  const o = options as CacheOptions;
+
+  if (o.redis !== undefined && typeof o.redis !== 'string' && !isRedisClient(o.redis)) {
+    throw new InvalidOptionError('redis', o.redis, 'an ioredis client or a redis:// URL');
+  }
+  if (typeof o.redis === 'string' && !/^rediss?:\/\//.test(o.redis)) {
+    throw new InvalidOptionError('redis', o.redis, 'a redis:// or rediss:// URL');
+  }
+  if (o.prefix !== undefined && (typeof o.prefix !== 'string' || o.prefix.length === 0)) {
+    throw new InvalidOptionError('prefix', o.prefix, 'a non-empty string');
+  }
+  if (o.jitter !== undefined && !(typeof o.jitter === 'number' && o.jitter >= 0 && o.jitter < 1)) {
+    throw new InvalidOptionError('jitter', o.jitter, 'a number from 0 up to (not including) 1');
+  }
+
+  let earlyRefresh: Required<EarlyRefreshOptions> | false = DEFAULTS.earlyRefresh;
+  if (o.earlyRefresh === false) earlyRefresh = false;
+  else if (o.earlyRefresh !== undefined) {
+    const beta = plainObject('earlyRefresh', o.earlyRefresh).beta ?? DEFAULTS.earlyRefresh.beta;
+    if (typeof beta !== 'number' || !(beta > 0) || !Number.isFinite(beta)) {
+      throw new InvalidOptionError('earlyRefresh.beta', beta, 'a finite number > 0');
+    }
+    earlyRefresh = { beta };
+  }
+
+  const breakerInput = o.breaker === undefined ? {} : plainObject('breaker', o.breaker);
+  const breaker = {
+    failureThreshold: duration(
+      'breaker.failureThreshold',
+      breakerInput.failureThreshold,
+      DEFAULTS.breaker.failureThreshold,
+      { positive: true },
+    ),
+    cooldown: duration('breaker.cooldown', breakerInput.cooldown, DEFAULTS.breaker.cooldown, {
+      positive: true,
+    }),
+  };
+
+  let local: Readonly<LocalTierOptions> | false = DEFAULTS.local;
+  if (o.local === false) {
+    if (o.redis === undefined)
+      throw new InvalidOptionError('local', false, 'a local tier when `redis` is not set');
+    local = false;
+  } else if (o.local !== undefined) {
+    const l = plainObject('local', o.local) as LocalTierOptions;
+    const max = duration('local.max', l.max, DEFAULTS.local.max, { positive: true });
+    if (l.maxSize !== undefined) duration('local.maxSize', l.maxSize, 0, { positive: true });
+    if (l.sizeOf !== undefined && typeof l.sizeOf !== 'function') {
+      throw new InvalidOptionError('local.sizeOf', l.sizeOf, 'a function');
+    }
+    local = Object.freeze({ ...l, max });
+  }
+
+  if (o.codec !== undefined) {
+    const c = plainObject('codec', o.codec);
+    if (typeof c.encode !== 'function' || typeof c.decode !== 'function') {
+      throw new InvalidOptionError('codec', o.codec, 'an object with encode() and decode()');
+    }
+  }
+
+  return Object.freeze({
+    redis: o.redis,
+    prefix: o.prefix ?? DEFAULTS.prefix,
+    ttl: duration('ttl', o.ttl, DEFAULTS.ttl, { positive: true }),
+    staleWhileRevalidate: duration(
+      'staleWhileRevalidate',
+      o.staleWhileRevalidate,
+      DEFAULTS.staleWhileRevalidate,
+    ),
+    staleIfError: duration('staleIfError', o.staleIfError, DEFAULTS.staleIfError),
+    nullTtl: o.nullTtl === undefined ? undefined : duration('nullTtl', o.nullTtl, 0, { positive: true }),
+    tags: tagList('tags', o.tags),
+    jitter: o.jitter ?? DEFAULTS.jitter,
+    earlyRefresh,
+    softTimeout: duration('softTimeout', o.softTimeout, DEFAULTS.softTimeout),
+    hardTimeout: duration('hardTimeout', o.hardTimeout, DEFAULTS.hardTimeout),
+    failSafeBackoff: duration('failSafeBackoff', o.failSafeBackoff, DEFAULTS.failSafeBackoff),
+    leaseTtl: duration('leaseTtl', o.leaseTtl, DEFAULTS.leaseTtl, { positive: true }),
+    waitTimeout: duration('waitTimeout', o.waitTimeout, DEFAULTS.waitTimeout, { positive: true }),
+    redisTimeout: duration('redisTimeout', o.redisTimeout, DEFAULTS.redisTimeout, { positive: true }),
+    breaker,
+    heartbeatInterval: duration('heartbeatInterval', o.heartbeatInterval, DEFAULTS.heartbeatInterval),
+    maxLocalAge: duration('maxLocalAge', o.maxLocalAge, DEFAULTS.maxLocalAge, { positive: true }),
+    local,
+    codec: o.codec ?? jsonCodec,
+    inlineValueLimit: duration('inlineValueLimit', o.inlineValueLimit, DEFAULTS.inlineValueLimit),
+  });
+}
+
+/** The effective per-entry policy of one call. */
+export interface CallPolicy {
+  readonly ttl: number;
+  readonly staleWhileRevalidate: number;
+  readonly staleIfError: number;
+  readonly nullTtl: number | undefined;
+  readonly tags: readonly string[];
+  readonly softTimeout: number;
+  readonly hardTimeout: number;
+}
+
+/** Merges and validates the options of one call over the cache's. */
+export function resolveCallPolicy(base: ResolvedOptions, input: CallOptions | undefined): CallPolicy {
+  if (input === undefined) return base;
+  const call = plainObject('options', input) as CallOptions;
+  return {
+    ttl: duration('ttl', call.ttl, base.ttl, { positive: true }),
+    staleWhileRevalidate: duration(
+      'staleWhileRevalidate',
+      call.staleWhileRevalidate,
+      base.staleWhileRevalidate,
+    ),
+    staleIfError: duration('staleIfError', call.staleIfError, base.staleIfError),
+    nullTtl:
+      call.nullTtl === undefined ? base.nullTtl : duration('nullTtl', call.nullTtl, 0, { positive: true }),
+    tags: call.tags === undefined ? base.tags : tagList('tags', call.tags),
+    softTimeout: duration('softTimeout', call.softTimeout, base.softTimeout),
+    hardTimeout: duration('hardTimeout', call.hardTimeout, base.hardTimeout),
+  };
+}
+
+/** Applies a loader's `setPolicy` over the call's policy. */
+export function applyAdaptivePolicy(policy: CallPolicy, adaptive: EntryPolicy): CallPolicy {
+  return {
+    ...policy,
+    ttl: duration('setPolicy.ttl', adaptive.ttl, policy.ttl, { positive: true }),
+    staleWhileRevalidate: duration(
+      'setPolicy.staleWhileRevalidate',
+      adaptive.staleWhileRevalidate,
+      policy.staleWhileRevalidate,
+    ),
+    staleIfError: duration('setPolicy.staleIfError', adaptive.staleIfError, policy.staleIfError),
+    tags: adaptive.tags === undefined ? policy.tags : tagList('setPolicy.tags', adaptive.tags),
+  };
+}

@@ -1,0 +1,54 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { KeySpace } from './keys.js';
+import { RedisBus } from './redis-bus.js';
+import { RedisTier } from './redis-tier.js';
+
+/**
+ * Options for connections herdcache opens itself: fail fast instead of queueing commands through a
+ * reconnect, keep reconnecting in the background.
+ */
+const OWNED_CONNECTION: RedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  connectTimeout: 2_000,
+  retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1_000),
+};
+
+/** The subscriber only ever sends SUBSCRIBE, which may wait for the connection; ioredis resubscribes. */
+const SUBSCRIBER_CONNECTION: RedisOptions = {
+  ...OWNED_CONNECTION,
+  enableOfflineQueue: true,
+  maxRetriesPerRequest: null,
+  autoResubscribe: true,
+};
+
+export interface RedisParts {
+  readonly tier: RedisTier;
+  readonly bus: RedisBus;
+  /** The connections herdcache opened, which it closes. */
+  readonly connections: readonly Redis[];
+}
+
+/** Opens (for a URL) or borrows (for a client) the connections herdcache needs. */
+export function connectRedis(
+  redis: Redis | string,
+  prefix: string,
+  connectWait: number,
+  onError: (error: Error) => void,
+): RedisParts {
+  const keys = new KeySpace(prefix);
+  const owned = typeof redis === 'string';
+  const client = typeof redis === 'string' ? new Redis(redis, OWNED_CONNECTION) : redis;
+  // The subscriber is always ours, even when the command connection is the user's.
+  const subscriber =
+    typeof redis === 'string'
+      ? new Redis(redis, SUBSCRIBER_CONNECTION)
+      : redis.duplicate(SUBSCRIBER_CONNECTION);
+  subscriber.on('error', onError);
+  if (owned) client.on('error', onError);
+  return {
+    tier: new RedisTier(client, keys, owned, connectWait),
+    bus: new RedisBus(subscriber, client, keys.channel),
+    connections: owned ? [client, subscriber] : [subscriber],
+  };
+}

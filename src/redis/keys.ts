@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Redis key naming. The user key is hashed into a `{...}` hash tag so that the value and the lease of one
+ * key share a Cluster slot (the Lua scripts touch both) whatever characters or length the key has.
+ */
+export class KeySpace {
+  readonly channel: string;
+  readonly tagTimes: string;
+  readonly #prefix: string;
+
+  constructor(prefix: string) {
+    this.#prefix = prefix;
+    this.channel = `${prefix}bus`;
+    this.tagTimes = `${prefix}tags`;
+  }
+
+  #slot(key: string): string {
+    return `${this.#prefix}{${createHash('sha1').update(key).digest('base64url')}}`;
+  }
+
+  value(key: string): string {
+    return `${this.#slot(key)}:v`;
+  }
+
+  lease(key: string): string {
+    return `${this.#slot(key)}:l`;
+  }
+}
