@@ -193,7 +193,10 @@ export class GetOrLoad {
             node.emit('hit', { key, tier: 'shared', age: now - stored.createdAt });
             return served(stored, 'hit', 'shared', now);
           case 'leader':
-            return await this.#lead(key, leaseToken, loader, policy, stale, node.shared, mode.background);
+            return await this.#lead(key, leaseToken, loader, policy, stale, node.shared, {
+              background: mode.background,
+              scheduleFrom: refreshOf !== undefined && mode.background ? stale?.freshUntil : undefined,
+            });
           case 'backoff': {
             if (stale !== undefined && canServeOnError(stale, now)) {
               node.emit('stale', { key, age: now - stale.createdAt, reason: 'backoff' });
@@ -283,7 +286,7 @@ export class GetOrLoad {
       leaseTtl: this.#node.options.leaseTtl,
       force: true,
     });
-    return this.#lead(key, leaseToken, loader, policy, local, this.#node.fallback, false);
+    return this.#lead(key, leaseToken, loader, policy, local, this.#node.fallback, { background: false });
   }
 
   /** Leader: run the loader under deadlines, then store through a lease-checked commit. */
@@ -294,7 +297,7 @@ export class GetOrLoad {
     policy: CallPolicy,
     stale: Entry | undefined,
     tier: SharedTier,
-    background: boolean,
+    { background, scheduleFrom }: { background: boolean; scheduleFrom?: number | undefined },
   ): Promise<Lookup<unknown>> {
     const node = this.#node;
     const controller = new AbortController();
@@ -344,7 +347,7 @@ export class GetOrLoad {
           value: decoded,
           id: leaseToken,
           createdAt: now,
-          ...timeline(effective, decoded === null, now, node.options.jitter, Math.random()),
+          ...timeline(effective, decoded === null, now, node.options.jitter, Math.random(), scheduleFrom),
           loadMs: Math.max(1, now - startedAt),
           tags: effective.tags,
         };

@@ -38,16 +38,21 @@ export function jitteredTtl(ttl: number, jitter: number, random: number): number
   return Math.max(1, Math.round(ttl * (1 - jitter * random)));
 }
 
-/** The timeline of a value loaded at `now` under `policy`. */
+/**
+ * The timeline of a value loaded at `now` under `policy`. An early refresh passes the expiry of the value it
+ * replaces as `from`: the new value's ttl starts there, so refreshing ahead of time never adds loads (one
+ * per ttl window still holds) at the price of the value being up to the refresh's head start older.
+ */
 export function timeline(
   policy: CallPolicy,
   isNull: boolean,
   now: number,
   jitter: number,
   random: number,
+  from: number = now,
 ): { freshUntil: number; staleUntil: number; errorUntil: number } {
   const baseTtl = isNull && policy.nullTtl !== undefined ? policy.nullTtl : policy.ttl;
-  const freshUntil = now + jitteredTtl(baseTtl, jitter, random);
+  const freshUntil = Math.max(now, from) + jitteredTtl(baseTtl, jitter, random);
   return {
     freshUntil,
     staleUntil: freshUntil + policy.staleWhileRevalidate,

@@ -1,0 +1,157 @@
+/**
+ * A child process acting as one node of a fleet. The parent (test/support/fleet.ts) sends commands over
+ * IPC; the worker reports loader starts/ends, waits and results with its own timestamps.
+ */
+import { Cache, type CacheOptions } from '../../src/index.js';
+
+export interface LoaderSpec {
+  /** Milliseconds the loader takes before returning. */
+  readonly delay?: number;
+  /** Wait for a `release` command before returning (or throwing). */
+  readonly gated?: boolean;
+  /** Throw an Error with this message instead of returning. */
+  readonly fail?: string;
+  /** Extra fields for the returned value. */
+  readonly tag?: string;
+}
+
+export type Command =
+  | { cmd: 'init'; options: CacheOptions }
+  | {
+      cmd: 'run';
+      id: number;
+      key: string;
+      callers: number;
+      loader: LoaderSpec;
+      callOptions?: Record<string, unknown>;
+    }
+  | {
+      cmd: 'soak';
+      id: number;
+      keys: string[];
+      callers: number;
+      duration: number;
+      pause: number;
+      loader: LoaderSpec;
+    }
+  | { cmd: 'release'; key: string }
+  | { cmd: 'invalidate'; id: number; key: string }
+  | { cmd: 'close'; id: number };
+
+export interface CallResult {
+  readonly ok: boolean;
+  readonly value?: unknown;
+  readonly error?: { name: string; message: string; code?: string };
+  readonly status?: string;
+  /** Date.now() when the call settled. */
+  readonly at: number;
+  readonly startedAt: number;
+}
+
+export type Report =
+  | { ev: 'ready'; pid: number }
+  | { ev: 'loaderStart'; key: string; at: number }
+  | { ev: 'loaderEnd'; key: string; at: number }
+  | { ev: 'wait'; key: string; at: number }
+  | { ev: 'invalidated'; key: string; at: number }
+  | { ev: 'result'; id: number; results: CallResult[] }
+  | { ev: 'done'; id: number };
+
+let cache: Cache | undefined;
+let loads = 0;
+const gates = new Map<string, Array<() => void>>();
+
+function send(report: Report): void {
+  process.send?.(report);
+}
+
+function makeLoader(spec: LoaderSpec) {
+  return async ({ key }: { key: string }) => {
+    loads += 1;
+    const n = loads;
+    send({ ev: 'loaderStart', key, at: Date.now() });
+    if (spec.gated) {
+      await new Promise<void>((resolve) => {
+        const list = gates.get(key) ?? [];
+        list.push(resolve);
+        gates.set(key, list);
+      });
+    }
+    if (spec.delay) await new Promise((resolve) => setTimeout(resolve, spec.delay));
+    send({ ev: 'loaderEnd', key, at: Date.now() });
+    if (spec.fail !== undefined) throw new Error(spec.fail);
+    return { pid: process.pid, n, key, tag: spec.tag ?? null, loadedAt: Date.now() };
+  };
+}
+
+async function call(
+  key: string,
+  spec: LoaderSpec,
+  callOptions?: Record<string, unknown>,
+): Promise<CallResult> {
+  const startedAt = Date.now();
+  try {
+    const lookup = await cache!.lookup(key, makeLoader(spec), callOptions);
+    return { ok: true, value: lookup.value, status: lookup.status, at: Date.now(), startedAt };
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    return {
+      ok: false,
+      error: { name: e.name, message: e.message, code: e.code },
+      at: Date.now(),
+      startedAt,
+    };
+  }
+}
+
+process.on('message', async (command: Command) => {
+  switch (command.cmd) {
+    case 'init':
+      cache = new Cache(command.options);
+      cache.on('error', () => {});
+      cache.on('wait', ({ key }) => send({ ev: 'wait', key, at: Date.now() }));
+      cache.on('invalidate', ({ keys, origin }) => {
+        if (origin === 'remote') for (const key of keys) send({ ev: 'invalidated', key, at: Date.now() });
+      });
+      await cache.ready();
+      send({ ev: 'ready', pid: process.pid });
+      return;
+    case 'run': {
+      const results = await Promise.all(
+        Array.from({ length: command.callers }, () => call(command.key, command.loader, command.callOptions)),
+      );
+      send({ ev: 'result', id: command.id, results });
+      return;
+    }
+    case 'soak': {
+      const until = Date.now() + command.duration;
+      const results: CallResult[] = [];
+      await Promise.all(
+        Array.from({ length: command.callers }, async (_, caller) => {
+          let i = caller;
+          while (Date.now() < until) {
+            results.push(await call(command.keys[i % command.keys.length] as string, command.loader));
+            i += 1;
+            await new Promise((resolve) => setTimeout(resolve, command.pause));
+          }
+        }),
+      );
+      send({ ev: 'result', id: command.id, results });
+      return;
+    }
+    case 'release': {
+      for (const resolve of gates.get(command.key) ?? []) resolve();
+      gates.delete(command.key);
+      return;
+    }
+    case 'invalidate':
+      await cache!.invalidate(command.key);
+      send({ ev: 'done', id: command.id });
+      return;
+    case 'close':
+      await cache?.close();
+      send({ ev: 'done', id: command.id });
+      process.disconnect?.();
+      return;
+  }
+});
