@@ -23,6 +23,11 @@ function prefix(): string {
   return `test:fleet:${randomUUID()}:`;
 }
 
+/** A field of a call's loaded value (the worker's loader returns { pid, n, key, tag, loadedAt }). */
+function field(result: { value?: unknown } | undefined, name: 'tag' | 'key'): unknown {
+  return (result?.value as Record<string, unknown> | undefined)?.[name];
+}
+
 function values(results: { ok: boolean; value?: unknown }[]): unknown[] {
   return results.map((r) => (r.ok ? r.value : 'error'));
 }
@@ -104,13 +109,13 @@ describe('a fleet of processes on one Redis', () => {
     a.release('inv');
     const [first] = await loading;
     expect(first?.ok).toBe(true);
-    expect((first?.value as { tag: string }).tag).toBe('v1');
+    expect(field(first, 'tag')).toBe('v1');
     expect(await redis.exists(new KeySpace(p).value('inv'))).toBe(0);
     const [again] = await a.run('inv', 1, { tag: 'v2' });
     const [onB] = await b.run('inv', 1, { tag: 'v3' });
-    expect((again?.value as { tag: string }).tag).toBe('v2');
+    expect(field(again, 'tag')).toBe('v2');
     expect(again?.status).toBe('miss');
-    expect((onB?.value as { tag: string }).tag).toBe('v2');
+    expect(field(onB, 'tag')).toBe('v2');
     expect(a.count('loaderStart')).toBe(2);
   });
 
@@ -126,7 +131,7 @@ describe('a fleet of processes on one Redis', () => {
     const event = await dropped;
     expect(event.at - before).toBeLessThan(100);
     const [after] = await a.run('shared', 1, { tag: 'new' });
-    expect((after?.value as { tag: string }).tag).toBe('new');
+    expect(field(after, 'tag')).toBe('new');
   });
 
   it('delivers a loader error to waiters on every node promptly and releases the lease', async () => {
@@ -152,7 +157,7 @@ describe('a fleet of processes on one Redis', () => {
     }
     expect(await redis.exists(new KeySpace(p).lease('boom'))).toBe(0);
     const [retry] = await followers[0]!.run('boom', 1, { tag: 'recovered' });
-    expect((retry?.value as { tag: string }).tag).toBe('recovered');
+    expect(field(retry, 'tag')).toBe('recovered');
   });
 
   it('serves stale at once inside stale-while-revalidate while one refresh runs fleet-wide', async () => {
@@ -191,10 +196,10 @@ describe('a fleet of processes on one Redis', () => {
       const [loaded] = await a.run(key, 1, { tag: 'A' });
       const [read] = await b.run(key, 1, { tag: 'B' });
       const [isolated] = await c.run(key, 1, { tag: 'C' });
-      expect((loaded?.value as { key: string }).key).toBe(key);
+      expect(field(loaded, 'key')).toBe(key);
       expect(read?.value).toEqual(loaded?.value);
       expect(read?.status).toBe('hit');
-      expect((isolated?.value as { tag: string }).tag).toBe('C');
+      expect(field(isolated, 'tag')).toBe('C');
     }
   });
 });
