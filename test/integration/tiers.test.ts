@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
+import { type Cache, createCache } from '../../src/index.js';
+
+const redisUrl = inject('redisUrl');
+const cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+
+function cache(options: Parameters<typeof createCache>[0]): Cache {
+  const created = createCache({ prefix: `test:tiers:${randomUUID()}:`, ...options });
+  cleanup.push(() => created.close());
+  return created;
+}
+
+describe('tiers', () => {
+  it('answers a local-tier hit without any Redis command', async () => {
+    const client = new Redis(redisUrl);
+    cleanup.push(() => client.quit());
+    const c = cache({ redis: client, heartbeatInterval: 0 });
+    await c.ready();
+    await c.cached('k', () => 'v');
+    const sent = vi.spyOn(client, 'sendCommand');
+    for (let i = 0; i < 100; i += 1) expect(await c.cached('k', () => 'other')).toBe('v');
+    expect(sent).not.toHaveBeenCalled();
+    sent.mockRestore();
+  });
+
+  it('reads the shared tier on a local miss and fills the local tier', async () => {
+    const prefix = `test:tiers:${randomUUID()}:`;
+    const a = cache({ redis: redisUrl, prefix });
+    const b = cache({ redis: redisUrl, prefix });
+    await a.cached('k', () => ({ n: 1 }));
+    expect(await b.lookup('k', () => ({ n: 2 }))).toMatchObject({ status: 'hit', tier: 'shared', value: { n: 1 } });
+    expect(await b.lookup('k', () => ({ n: 3 }))).toMatchObject({ status: 'hit', tier: 'local', value: { n: 1 } });
+  });
+
+  it('works with no local tier, every read going to Redis', async () => {
+    const c = cache({ redis: redisUrl, local: false });
+    const loader = vi.fn(() => 'v');
+    await c.cached('k', loader);
+    expect(await c.lookup('k', loader)).toMatchObject({ tier: 'shared', status: 'hit' });
+    expect(loader).toHaveBeenCalledTimes(1);
+  });
+
+  it('leaves a client passed in open after close', async () => {
+    const client = new Redis(redisUrl);
+    cleanup.push(() => client.quit());
+    const c = createCache({ redis: client, prefix: `test:tiers:${randomUUID()}:` });
+    await c.cached('k', () => 1);
+    await c.close();
+    expect(client.status).toBe('ready');
+    expect(await client.ping()).toBe('PONG');
+  });
+
+  it('get and set reach other nodes; set drops their local copies', async () => {
+    const prefix = `test:tiers:${randomUUID()}:`;
+    const a = cache({ redis: redisUrl, prefix });
+    const b = cache({ redis: redisUrl, prefix });
+    await Promise.all([a.ready(), b.ready()]);
+    await b.cached('k', () => 'old');
+    const dropped = new Promise((resolve) => b.once('invalidate', resolve));
+    await a.set('k', 'new');
+    await dropped;
+    expect(await b.get('k')).toBe('new');
+    expect(await b.get('absent')).toBeUndefined();
+  });
+});
