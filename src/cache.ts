@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { CircuitBreaker } from './core/breaker.js';
 import { readEnvelope, writeEnvelope } from './core/envelope.js';
-import { GetOrLoad } from './core/get-or-load.js';
+import { GetOrLoad, NOT_FRESH } from './core/get-or-load.js';
 import { GuardedTier } from './core/guarded-tier.js';
 import { type BusMessage, encodeMessage, parseMessage } from './core/messages.js';
 import { isFresh, retention, timeline } from './core/policy.js';
@@ -59,6 +59,8 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly #engine: GetOrLoad;
   readonly #closing = new AbortController();
   readonly #counts = new Map<string, number>();
+  #localHits = 0;
+  #hitObserved = false;
   readonly #subscribed: Promise<void>;
   #epoch = 0;
   #closed = false;
@@ -69,6 +71,14 @@ export class Cache extends EventEmitter<CacheEvents> {
   constructor(options: CacheOptions = {}, transport?: Transport) {
     super();
     this.#options = resolveOptions(options);
+    // Whether anyone listens to `hit` is tracked here rather than asked on every local hit.
+    const untyped = this as EventEmitter;
+    untyped.on('newListener', (event: string | symbol) => {
+      if (event === 'hit') this.#hitObserved = true;
+    });
+    untyped.on('removeListener', (event: string | symbol) => {
+      if (event === 'hit') this.#hitObserved = this.listenerCount('hit') > 0;
+    });
     const o = this.#options;
     this.#local = o.local === false ? new NoLocalTier() : new LruLocalTier(o.local);
     // Without Redis (or while it is unreachable) an in-process lease table keeps the same flow working.
@@ -108,6 +118,10 @@ export class Cache extends EventEmitter<CacheEvents> {
       epoch: () => this.#epoch,
       sizeOf: sizeOf ? (key, encoded) => sizeOf(encoded, key) : (_key, encoded) => encoded.length,
       emit: (event, ...args) => this.#emit(event, ...args),
+      localHit: (key, age) => {
+        this.#localHits += 1;
+        if (this.#hitObserved) this.emit('hit', { key, tier: 'local', age });
+      },
       closing: this.#closing.signal,
     });
     this.#subscribed = this.#bus
@@ -128,8 +142,13 @@ export class Cache extends EventEmitter<CacheEvents> {
    * Returns the cached value for `key`, or runs `loader` to produce it: once per key across every process
    * sharing the Redis and prefix, while other callers wait for that result or get the stale value.
    */
-  readonly cached = async <T>(key: string, loader: Loader<T>, options?: CallOptions): Promise<T> => {
-    return (await this.lookup(key, loader, options)).value;
+  readonly cached = <T>(key: string, loader: Loader<T>, options?: CallOptions): Promise<T> => {
+    // A fresh local hit with the cache's own policy skips validation-free work and the Lookup object.
+    if (options === undefined && !this.#closed && typeof loader === 'function') {
+      const value = this.#engine.freshLocalValue(key, loader, this.#options);
+      if (value !== NOT_FRESH) return Promise.resolve(value as T);
+    }
+    return this.lookup(key, loader, options).then((lookup) => lookup.value);
   };
 
   /** Like `cached`, but also tells how the value was served (status, tier, age). */
@@ -270,6 +289,7 @@ export class Cache extends EventEmitter<CacheEvents> {
       localSize: this.#local.size,
     };
     for (const event of events) result[event] = counts[event] ?? 0;
+    result.hit = (result.hit ?? 0) + this.#localHits;
     return result as CacheStats;
   }
 

@@ -2,32 +2,28 @@ import { LRUCache } from 'lru-cache';
 import type { LocalTierOptions } from '../options.js';
 import type { Entry, LocalTier } from '../types.js';
 
-interface Sized {
-  readonly entry: Entry;
-  readonly size: number;
-}
-
 /** The in-process tier on lru-cache, bounded by entry count and optionally by size. */
 export class LruLocalTier implements LocalTier {
-  readonly #lru: LRUCache<string, Sized>;
+  readonly #lru: LRUCache<string, Entry>;
+  readonly #sized: boolean;
 
   constructor(options: Readonly<LocalTierOptions>) {
+    const max = options.max ?? 10_000;
+    this.#sized = options.maxSize !== undefined;
+    // Entries are stored bare (no wrapper object): a local hit is the hot path.
     this.#lru =
       options.maxSize === undefined
-        ? new LRUCache<string, Sized>({ max: options.max ?? 10_000 })
-        : new LRUCache<string, Sized>({
-            max: options.max ?? 10_000,
-            maxSize: options.maxSize,
-            sizeCalculation: (sized) => Math.max(1, sized.size),
-          });
+        ? new LRUCache<string, Entry>({ max })
+        : new LRUCache<string, Entry>({ max, maxSize: options.maxSize });
   }
 
   get(key: string): Entry | undefined {
-    return this.#lru.get(key)?.entry;
+    return this.#lru.get(key);
   }
 
   set(key: string, entry: Entry, size: number): void {
-    this.#lru.set(key, { entry, size });
+    if (this.#sized) this.#lru.set(key, entry, { size: Math.max(1, size) });
+    else this.#lru.set(key, entry);
   }
 
   delete(key: string): void {
