@@ -186,7 +186,8 @@ export class GetOrLoad {
     if (!mode.background) node.emit('miss', { key });
     // Armed before the first question to the shared tier, so a `loaded` published in between is not missed.
     const armed = mode.background ? undefined : node.waiters.arm(key);
-    const giveUpAt = Date.now() + node.options.waitTimeout;
+    const startedAt = Date.now();
+    const giveUpAt = startedAt + node.options.waitTimeout;
     let force = false;
     let refreshOf = mode.background ? mode.refreshOf : undefined;
     try {
@@ -248,11 +249,20 @@ export class GetOrLoad {
               force = true;
               continue;
             }
+            // A follower holding a usable stale value waits no longer than the leader's own callers would.
+            const softLeft =
+              policy.softTimeout > 0 && stale !== undefined && canServeOnError(stale, now)
+                ? startedAt + policy.softTimeout - now
+                : Number.POSITIVE_INFINITY;
+            if (stale !== undefined && softLeft <= 0) {
+              node.emit('stale', { key, age: now - stale.createdAt, reason: 'soft-timeout' });
+              return served(stale, 'stale', stored === stale ? 'shared' : 'local', now);
+            }
             node.emit('wait', { key });
             const outcome = await this.#follow(
               key,
               armed,
-              Math.min(remaining, read.remaining + LEASE_EXPIRY_MARGIN),
+              Math.min(remaining, read.remaining + LEASE_EXPIRY_MARGIN, softLeft),
               stale,
             );
             if (outcome !== undefined) return outcome;

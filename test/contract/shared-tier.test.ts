@@ -20,7 +20,12 @@ const redisUrl = inject('redisUrl');
 const adapters: Record<string, () => Promise<Adapter>> = {
   memory: async () => {
     const network = new MemoryNetwork();
-    return { tier: network.tier(), bus: network.bus(), poke: async (key, raw) => network.poke(key, raw), close: async () => {} };
+    return {
+      tier: network.tier(),
+      bus: network.bus(),
+      poke: async (key, raw) => network.poke(key, raw),
+      close: async () => {},
+    };
   },
   redis: async () => {
     const prefix = `test:contract:${randomUUID()}:`;
@@ -41,7 +46,8 @@ const adapters: Record<string, () => Promise<Adapter>> = {
   },
 };
 
-const entry = (id: string, freshUntil: number) => `hc1 ${id} 1 ${freshUntil} ${freshUntil} ${freshUntil} 5 -\n"v-${id}"`;
+const entry = (id: string, freshUntil: number) =>
+  `hc1 ${id} 1 ${freshUntil} ${freshUntil} ${freshUntil} 5 -\n"v-${id}"`;
 
 describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
   let adapter: Adapter;
@@ -58,7 +64,12 @@ describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
     await adapter.close();
   });
 
-  const request = (token: string, extra: object = {}) => ({ now: Date.now(), token, leaseTtl: 5_000, ...extra });
+  const request = (token: string, extra: object = {}) => ({
+    now: Date.now(),
+    token,
+    leaseTtl: 5_000,
+    ...extra,
+  });
 
   it('gives the lease to the first caller on a miss and makes the next one a follower', async () => {
     const { tier } = adapter;
@@ -100,7 +111,10 @@ describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
     const { tier } = adapter;
     await tier.acquire('e', request('t1'));
     await tier.abandon('e', 't1', 5_000, 'failure-notice');
-    expect(await tier.acquire('e', request('t2'))).toMatchObject({ role: 'backoff', failure: 'failure-notice' });
+    expect(await tier.acquire('e', request('t2'))).toMatchObject({
+      role: 'backoff',
+      failure: 'failure-notice',
+    });
     await tier.acquire('f', request('t1'));
     await tier.abandon('f', 't1', 0, 'n');
     expect((await tier.acquire('f', request('t2'))).role).toBe('leader');

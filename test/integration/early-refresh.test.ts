@@ -13,8 +13,15 @@ describe('XFetch early refresh across processes', () => {
   it('keeps a hot key from ever expiring: after the first load nobody waits, one load per ttl window', async () => {
     const ttl = 1_000;
     const duration = 10_000;
-    fleet = await startFleet(4, { redis: redisUrl, prefix: `test:xfetch:${randomUUID()}:`, ttl, earlyRefresh: { beta: 1 } });
-    const results = (await Promise.all(fleet.map((node) => node.soak(['hot'], 50, duration, 5, { delay: 50 })))).flat();
+    fleet = await startFleet(4, {
+      redis: redisUrl,
+      prefix: `test:xfetch:${randomUUID()}:`,
+      ttl,
+      earlyRefresh: { beta: 1 },
+    });
+    const results = (
+      await Promise.all(fleet.map((node) => node.soak(['hot'], 50, duration, 5, { delay: 50 })))
+    ).flat();
     const ends = fleet
       .flatMap((node) => node.reports)
       .filter((r) => r.ev === 'loaderEnd')

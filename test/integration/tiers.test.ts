@@ -33,8 +33,16 @@ describe('tiers', () => {
     const a = cache({ redis: redisUrl, prefix });
     const b = cache({ redis: redisUrl, prefix });
     await a.cached('k', () => ({ n: 1 }));
-    expect(await b.lookup('k', () => ({ n: 2 }))).toMatchObject({ status: 'hit', tier: 'shared', value: { n: 1 } });
-    expect(await b.lookup('k', () => ({ n: 3 }))).toMatchObject({ status: 'hit', tier: 'local', value: { n: 1 } });
+    expect(await b.lookup('k', () => ({ n: 2 }))).toMatchObject({
+      status: 'hit',
+      tier: 'shared',
+      value: { n: 1 },
+    });
+    expect(await b.lookup('k', () => ({ n: 3 }))).toMatchObject({
+      status: 'hit',
+      tier: 'local',
+      value: { n: 1 },
+    });
   });
 
   it('works with no local tier, every read going to Redis', async () => {

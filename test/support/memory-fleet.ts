@@ -3,7 +3,10 @@ import { MemoryNetwork } from '../../src/memory/memory-network.js';
 import type { CacheOptions } from '../../src/options.js';
 
 /** Several caches in one process sharing an in-memory "Redis": a fleet for unit tests. */
-export function memoryFleet(size: number, options: CacheOptions = {}): { nodes: Cache[]; network: MemoryNetwork } {
+export function memoryFleet(
+  size: number,
+  options: CacheOptions = {},
+): { nodes: Cache[]; network: MemoryNetwork } {
   const network = new MemoryNetwork();
   const nodes = Array.from(
     { length: size },

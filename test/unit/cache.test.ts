@@ -37,7 +37,9 @@ describe('single process', () => {
   it("rejects callers with the loader's own error, unchanged, and retries on the next call", async () => {
     const [cache] = track([createCache()]);
     const failure = new TypeError('database down');
-    const results = await Promise.allSettled([1, 2, 3].map(() => cache!.cached('k', () => Promise.reject(failure))));
+    const results = await Promise.allSettled(
+      [1, 2, 3].map(() => cache!.cached('k', () => Promise.reject(failure))),
+    );
     expect(results.every((r) => r.status === 'rejected' && r.reason === failure)).toBe(true);
     expect(await cache!.cached('k', () => 'ok')).toBe('ok');
   });
@@ -64,7 +66,10 @@ describe('single process', () => {
   });
 
   it('uses a pluggable codec for both tiers', async () => {
-    const codec = { encode: (v: unknown) => `x${JSON.stringify(v)}`, decode: (t: string) => ({ decoded: JSON.parse(t.slice(1)) }) };
+    const codec = {
+      encode: (v: unknown) => `x${JSON.stringify(v)}`,
+      decode: (t: string) => ({ decoded: JSON.parse(t.slice(1)) }),
+    };
     const { nodes } = memoryFleet(2, { codec });
     track(nodes);
     expect(await nodes[0]!.cached('k', () => 1)).toEqual({ decoded: 1 });
@@ -109,7 +114,12 @@ describe('single process', () => {
     vi.advanceTimersByTime(40);
     expect(await cache!.lookup('k', () => 2)).toMatchObject({ status: 'hit', tier: 'local', age: 40 });
     vi.advanceTimersByTime(80);
-    expect(await cache!.lookup('k', () => 3)).toMatchObject({ status: 'stale', tier: 'local', value: 1, age: 120 });
+    expect(await cache!.lookup('k', () => 3)).toMatchObject({
+      status: 'stale',
+      tier: 'local',
+      value: 1,
+      age: 120,
+    });
   });
 
   it('aborts the signal at hardTimeout and rejects with LoadTimeoutError', async () => {
@@ -144,7 +154,9 @@ describe('single process', () => {
 
   it('serves stale inside staleIfError when the loader fails, then backs off', async () => {
     vi.useFakeTimers();
-    const [cache] = track([createCache({ ttl: 100, staleIfError: 10_000, failSafeBackoff: 1_000, earlyRefresh: false })]);
+    const [cache] = track([
+      createCache({ ttl: 100, staleIfError: 10_000, failSafeBackoff: 1_000, earlyRefresh: false }),
+    ]);
     await cache!.cached('k', () => 'good');
     vi.advanceTimersByTime(101);
     const failing = vi.fn(() => Promise.reject(new Error('origin down')));
@@ -219,7 +231,11 @@ describe('a fleet on the in-memory network', () => {
     await settle();
     slow.open();
     await expect(leading).rejects.toBeInstanceOf(RangeError);
-    await expect(following).rejects.toMatchObject({ constructor: RemoteLoadError, remoteName: 'RangeError', message: 'bad row' });
+    await expect(following).rejects.toMatchObject({
+      constructor: RemoteLoadError,
+      remoteName: 'RangeError',
+      message: 'bad row',
+    });
   });
 
   it('invalidateTag voids tagged values everywhere, including a load in flight', async () => {
@@ -244,7 +260,12 @@ describe('a fleet on the in-memory network', () => {
 
   it('fail-safe: during the backoff no node calls the failing loader again', async () => {
     vi.useFakeTimers();
-    const { nodes } = memoryFleet(3, { ttl: 100, staleIfError: 60_000, failSafeBackoff: 5_000, earlyRefresh: false });
+    const { nodes } = memoryFleet(3, {
+      ttl: 100,
+      staleIfError: 60_000,
+      failSafeBackoff: 5_000,
+      earlyRefresh: false,
+    });
     track(nodes);
     await nodes[0]!.cached('k', () => 'good');
     for (const node of nodes) await node.cached('k', () => 'unused');
@@ -260,7 +281,9 @@ describe('a fleet on the in-memory network', () => {
 
   it('jitter spreads the expiry of keys written together', async () => {
     vi.useFakeTimers();
-    const [cache] = track([createCache({ ttl: 10_000, jitter: 0.2, earlyRefresh: false, local: { max: 2_000 } })]);
+    const [cache] = track([
+      createCache({ ttl: 10_000, jitter: 0.2, earlyRefresh: false, local: { max: 2_000 } }),
+    ]);
     for (let i = 0; i < 1_000; i += 1) await cache!.cached(`k${i}`, () => i);
     const expired: number[] = [];
     for (let step = 0; step <= 20; step += 1) {

@@ -55,7 +55,9 @@ describe('options', () => {
       code: 'HERDCACHE_INVALID_ARGUMENT',
       argument: 'key',
     });
-    await expect(async () => cache.cached('k', 'nope' as never)).rejects.toMatchObject({ argument: 'loader' });
+    await expect(async () => cache.cached('k', 'nope' as never)).rejects.toMatchObject({
+      argument: 'loader',
+    });
     await cache.close();
   });
 });
