@@ -1,0 +1,130 @@
+/**
+ * One process of the stampede fleet: C callers hammering one library for D seconds, each get timed,
+ * each answer checked (right key, age), each loader call counted in Redis so the fleet's total is exact.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { seeded, zipf } from '../lib/random.js';
+import { Histogram } from '../lib/stats.js';
+import { Parent, sleepUntil } from '../lib/workers.js';
+import { peerNamed } from '../peers/index.js';
+import type { Load, PeerCache } from '../peers/types.js';
+import type { FromStampedeWorker, ToStampedeWorker } from './stampede-protocol.js';
+
+const parent = new Parent<FromStampedeWorker, ToStampedeWorker>();
+const init = await parent.receive('init');
+
+// Every caller yields to the event loop between gets, as a server does between requests: without it a
+// library answering from memory would spin in microtasks and starve its own timers and sockets.
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+const counter = new Redis(init.redisUrl, { maxRetriesPerRequest: 1 });
+counter.on('error', () => {});
+let cache: PeerCache;
+try {
+  cache = await peerNamed(init.peer).create({
+    redisUrl: init.redisUrl,
+    namespace: init.namespace,
+    ttl: init.ttl,
+  });
+} catch (error) {
+  await parent.send({ type: 'failed', reason: (error as Error).message ?? String(error) });
+  counter.disconnect();
+  parent.done();
+  throw error;
+}
+await parent.send({ type: 'ready' });
+const { at: t0 } = await parent.receive('start');
+
+const windows = Math.max(1, Math.ceil(init.durationMs / init.ttl));
+const windowOf = (ms: number) => Math.min(windows - 1, Math.floor(ms / init.ttl));
+const names = Array.from({ length: init.keys }, (_, i) => `${init.namespace}:k${i}`);
+const indexOfName = new Map(names.map((name, i) => [name, i]));
+const requested = new Uint8Array(init.keys * windows);
+const loads: number[] = [];
+let counterErrors = 0;
+
+const load: Load = async (key) => {
+  const start = Date.now();
+  const index = indexOfName.get(key) ?? -1;
+  // Counted at the start (fire and forget, off the loader's clock) so a call counts even if it never ends.
+  counter
+    .pipeline()
+    .incr(init.counterKey)
+    .hincrby(init.windowsKey, `${index}|${Math.floor((start - t0) / init.ttl)}`, 1)
+    .exec()
+    .catch(() => {
+      counterErrors += 1;
+    });
+  await sleep(init.loaderMs);
+  const loadedAt = Date.now();
+  loads.push(index, start - t0, loadedAt - t0);
+  return { key, loadedAt };
+};
+
+const latency = new Histogram();
+let ok = 0;
+let errors = 0;
+let wrongValues = 0;
+let stale = 0;
+let oldestMs = 0;
+const errorSamples = new Set<string>();
+
+async function caller(seed: number): Promise<void> {
+  const pick = zipf(init.keys, init.zipfS, seeded(seed));
+  const deadline = t0 + init.durationMs;
+  for (;;) {
+    const now = Date.now();
+    if (now >= deadline) return;
+    const index = pick();
+    requested[index * windows + windowOf(now - t0)] = 1;
+    const started = performance.now();
+    try {
+      const value = await cache.get(names[index]!, load);
+      latency.record((performance.now() - started) * 1000);
+      if (value?.key !== names[index]) {
+        wrongValues += 1;
+        errors += 1;
+        if (errorSamples.size < 3) errorSamples.add(`wrong value: ${JSON.stringify(value)?.slice(0, 80)}`);
+      } else {
+        ok += 1;
+        const age = Date.now() - value.loadedAt;
+        if (age > init.ttl) stale += 1;
+        if (age > oldestMs) oldestMs = age;
+      }
+    } catch (error) {
+      errors += 1;
+      if (errorSamples.size < 3) errorSamples.add(String((error as Error).message ?? error).slice(0, 160));
+    }
+    await yieldToLoop();
+  }
+}
+
+await sleepUntil(t0);
+await Promise.all(Array.from({ length: init.callers }, (_, c) => caller(init.index * 10_000 + c + 1)));
+
+const requestedList: number[] = [];
+requested.forEach((flag, i) => {
+  if (flag) requestedList.push(i);
+});
+const libraryStats = cache.stats?.();
+await parent.send({
+  type: 'result',
+  latency: latency.toJSON(),
+  ok,
+  errors,
+  errorSamples: [...errorSamples],
+  wrongValues,
+  stale,
+  oldestMs,
+  requested: requestedList,
+  loads,
+  counterErrors,
+  ...(libraryStats ? { libraryStats } : {}),
+});
+// A background refresh may still be counting; give it its round trip before closing.
+await sleep(50);
+await Promise.race([cache.close(), sleep(3_000)]).catch(() => {});
+counter.disconnect();
+parent.done();
