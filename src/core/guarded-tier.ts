@@ -19,24 +19,39 @@ export class GuardedTier implements SharedTier {
     this.#timeout = timeout;
   }
 
-  #guard<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  /**
+   * @param onLate receives a result that arrived after the deadline (the caller has moved on without it).
+   */
+  #guard<T>(operation: string, call: () => Promise<T>, onLate?: (value: T) => void): Promise<T> {
     if (!this.#breaker.allow()) {
       return Promise.reject(
         new RedisUnavailableError(`Redis ${operation} skipped: the circuit breaker is open`),
       );
     }
     return new Promise<T>((resolve, reject) => {
+      // Once the deadline has passed, the call has been counted as a failure: a late answer must not also
+      // count as a success (that would reset the count, and a Redis slower than the deadline would never
+      // open the breaker), nor a late error as a second failure.
+      let settled = false;
       const timer = setTimeout(() => {
+        settled = true;
         this.#breaker.failure();
         reject(new RedisUnavailableError(`Redis ${operation} missed its ${this.#timeout} ms deadline`));
       }, this.#timeout);
       call().then(
         (value) => {
+          if (settled) {
+            onLate?.(value);
+            return;
+          }
+          settled = true;
           clearTimeout(timer);
           this.#breaker.success();
           resolve(value);
         },
         (error: unknown) => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
           this.#breaker.failure();
           reject(
@@ -50,7 +65,15 @@ export class GuardedTier implements SharedTier {
   }
 
   acquire(key: string, request: AcquireRequest): Promise<SharedRead> {
-    return this.#guard('acquire', () => this.#inner.acquire(key, request));
+    return this.#guard(
+      'acquire',
+      () => this.#inner.acquire(key, request),
+      (read) => {
+        // The lease was taken after its caller gave up and loaded without it: nobody will renew or release
+        // it, and other nodes would wait for it until it expires. Shorten it to 1 ms, only if still ours.
+        if (read.role === 'leader') this.#inner.renew(key, request.token, 1).catch(() => {});
+      },
+    );
   }
   commit(key: string, token: string, raw: string, ttl: number, notice: string): Promise<boolean> {
     return this.#guard('commit', () => this.#inner.commit(key, token, raw, ttl, notice));
