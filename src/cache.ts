@@ -64,8 +64,14 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly #subscribed: Promise<void>;
   #epoch = 0;
   #closed = false;
+  readonly #breaker: CircuitBreaker | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
-  #heartbeatPendingSince: number | undefined;
+  /** When our own last heartbeat came back through the subscription. */
+  #beatSeenAt = 0;
+  /** When Redis acknowledged a heartbeat that our subscription has not delivered yet. */
+  #beatUnseenSince: number | undefined;
+  /** Counts the gaps in the subscription handled so far (see `#onMessagesLost`). */
+  #gaps = 0;
 
   /** Prefer `createCache(options)`. */
   constructor(options: CacheOptions = {}, transport?: Transport) {
@@ -96,15 +102,12 @@ export class Cache extends EventEmitter<CacheEvents> {
       shared = this.#fallback;
       this.#bus = inProcess.bus();
     }
-    this.#shared = shared.distributed
-      ? new GuardedTier(
-          shared,
-          new CircuitBreaker(o.breaker.failureThreshold, o.breaker.cooldown, (open, failures) =>
-            open ? this.#emit('breakerOpen', { failures }) : this.#emit('breakerClose'),
-          ),
-          o.redisTimeout,
+    this.#breaker = shared.distributed
+      ? new CircuitBreaker(o.breaker.failureThreshold, o.breaker.cooldown, (open, failures) =>
+          open ? this.#emit('breakerOpen', { failures }) : this.#emit('breakerClose'),
         )
-      : shared;
+      : undefined;
+    this.#shared = this.#breaker ? new GuardedTier(shared, this.#breaker, o.redisTimeout) : shared;
     const sizeOf = o.local === false ? undefined : o.local.sizeOf;
     this.#engine = new GetOrLoad({
       id: this.#id,
@@ -337,7 +340,10 @@ export class Cache extends EventEmitter<CacheEvents> {
     const remote = message.node !== this.#id;
     switch (message.kind) {
       case 'heartbeat':
-        if (!remote) this.#heartbeatPendingSince = undefined;
+        if (!remote) {
+          this.#beatSeenAt = Date.now();
+          this.#beatUnseenSince = undefined;
+        }
         return;
       case 'tag':
         if (remote) {
@@ -374,27 +380,45 @@ export class Cache extends EventEmitter<CacheEvents> {
     if (this.#closed) return;
     this.#epoch += 1;
     this.#local.clear();
+    // A beat acknowledged before the gap may have been lost in it: that says nothing about the new subscription.
+    this.#gaps += 1;
+    this.#beatUnseenSince = undefined;
     this.#emit('localFlush', { reason });
     // Followers may have missed their leader's message: let them ask Redis again now.
     this.#waiters.notifyAll({ kind: 'timeout' });
   }
 
+  /**
+   * Publishes a heartbeat every `interval` and expects it back on our own subscription. Redis delivers a
+   * message to subscribers before it acknowledges the PUBLISH, so a beat that was acknowledged but has not
+   * arrived an interval later means the subscription is dead even if its socket looks open: a silently dead
+   * subscriber is detected within about three intervals.
+   */
   #startHeartbeat(interval: number): void {
     const beat = this.#notice({ kind: 'heartbeat', node: this.#id });
+    let inFlight = false;
     this.#heartbeat = setInterval(() => {
-      const now = Date.now();
-      if (this.#heartbeatPendingSince !== undefined && now - this.#heartbeatPendingSince > 2 * interval) {
-        this.#heartbeatPendingSince = undefined;
+      if (this.#beatUnseenSince !== undefined && Date.now() - this.#beatUnseenSince > interval) {
         this.#onMessagesLost('heartbeat missed');
         this.#bus.reconnect();
         return;
       }
+      // One beat at a time, and none while the breaker keeps requests off Redis: beats must not pile up
+      // behind a stalled connection, nor keep a Redis known to be down busy.
+      if (inFlight || this.#breaker?.isOpen) return;
+      inFlight = true;
+      const sentAt = Date.now();
+      const gaps = this.#gaps;
       this.#bus.publish(beat).then(
         () => {
-          this.#heartbeatPendingSince ??= now;
+          inFlight = false;
+          // Judged only if no flush came in between (a gap already handled) and it has not arrived yet.
+          if (this.#gaps === gaps && this.#beatSeenAt < sentAt) this.#beatUnseenSince ??= Date.now();
         },
         // Redis is unreachable: the request path notices that on its own; nothing to repair yet.
-        () => {},
+        () => {
+          inFlight = false;
+        },
       );
     }, interval);
     this.#heartbeat.unref();
