@@ -87,9 +87,18 @@ export class GetOrLoad {
   readonly #node: NodeState;
   readonly #flights = new SingleFlight<Lookup<unknown>>();
   readonly #clock = new CoarseClock();
+  /** Controllers of the loaders running now, aborted together on close (one listener, not one per load). */
+  readonly #running = new Set<AbortController>();
 
   constructor(node: NodeState) {
     this.#node = node;
+    node.closing.addEventListener(
+      'abort',
+      () => {
+        for (const controller of this.#running) controller.abort(node.closing.reason);
+      },
+      { once: true },
+    );
   }
 
   /** Number of keys being resolved in this process right now. */
@@ -338,8 +347,7 @@ export class GetOrLoad {
   ): Promise<Lookup<unknown>> {
     const node = this.#node;
     const controller = new AbortController();
-    const onClose = () => controller.abort(node.closing.reason);
-    node.closing.addEventListener('abort', onClose, { once: true });
+    this.#running.add(controller);
     let adaptive: EntryPolicy = {};
     const context = {
       key,
@@ -354,7 +362,7 @@ export class GetOrLoad {
     const startedAt = Date.now();
     const done = () => {
       clearInterval(renewal);
-      node.closing.removeEventListener('abort', onClose);
+      this.#running.delete(controller);
     };
 
     const load = (async (): Promise<Lookup<unknown>> => {

@@ -196,6 +196,22 @@ describe('single process', () => {
     expect(await cached('k', () => 8)).toBe(8);
   });
 
+  it('aborts the signals of running loaders on close', async () => {
+    const cache = createCache();
+    const signals: AbortSignal[] = [];
+    const loads = ['a', 'b', 'c'].map((key) =>
+      cache.cached(key, ({ signal }) => {
+        signals.push(signal);
+        return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      }),
+    );
+    await settle();
+    await cache.close();
+    expect(signals).toHaveLength(3);
+    expect(signals.every((signal) => signal.aborted)).toBe(true);
+    for (const load of loads) await expect(load).rejects.toMatchObject({ code: 'HERDCACHE_CLOSED' });
+  });
+
   it('rejects calls after close', async () => {
     const cache = createCache();
     await cache.close();
