@@ -189,6 +189,17 @@ describe('single process', () => {
     expect(await cache!.get('k')).toBe('explicit');
   });
 
+  it('bounds the local tier by entry count and by size', async () => {
+    const [byCount, bySize] = track([
+      createCache({ local: { max: 2 } }),
+      createCache({ local: { maxSize: 100, sizeOf: (encoded) => encoded.length } }),
+    ]);
+    for (const key of ['a', 'b', 'c']) await byCount!.cached(key, () => key);
+    expect(byCount!.stats().localSize).toBe(2);
+    for (const key of ['a', 'b', 'c']) await bySize!.cached(key, () => 'x'.repeat(40));
+    expect(bySize!.stats().localSize).toBe(2);
+  });
+
   it('is usable destructured', async () => {
     const { cached, invalidate } = track([createCache()])[0]!;
     expect(await cached('k', () => 7)).toBe(7);
