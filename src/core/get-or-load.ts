@@ -406,7 +406,8 @@ export class GetOrLoad {
     })();
 
     if (policy.softTimeout > 0 && stale !== undefined && canServeOnError(stale, Date.now()) && !background) {
-      return softDeadline(load, policy.softTimeout, () => {
+      // Past the soft deadline the callers get the stale value; the load keeps running and is stored.
+      return settleByDeadline(load, policy.softTimeout, () => {
         const now = Date.now();
         node.emit('stale', { key, age: now - stale.createdAt, reason: 'soft-timeout' });
         return served(stale, 'stale', 'local', now);
@@ -582,30 +583,24 @@ function runWithDeadline<T>(
 ): Promise<T> {
   const loading = Promise.resolve().then(run);
   if (hardTimeout <= 0) return loading;
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      const error = new LoadTimeoutError(key, hardTimeout);
-      controller.abort(error);
-      reject(error);
-    }, hardTimeout);
-    loading.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
+  return settleByDeadline(loading, hardTimeout, () => {
+    const error = new LoadTimeoutError(key, hardTimeout);
+    controller.abort(error);
+    throw error;
   });
 }
 
-/** Resolves with the load, or with `fallback()` once `ms` pass first; the load keeps running either way. */
-function softDeadline<T>(load: Promise<T>, ms: number, fallback: () => T): Promise<T> {
+/** Settles like `work`, unless `ms` pass first: then like `onDeadline()` (its value, or what it throws). */
+function settleByDeadline<T>(work: Promise<T>, ms: number, onDeadline: () => T): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => resolve(fallback()), ms);
-    load.then(
+    const timer = setTimeout(() => {
+      try {
+        resolve(onDeadline());
+      } catch (error) {
+        reject(error);
+      }
+    }, ms);
+    work.then(
       (value) => {
         clearTimeout(timer);
         resolve(value);
