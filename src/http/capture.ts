@@ -1,0 +1,130 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+
+/**
+ * Taps a live response: everything still goes to the client as the route writes it, and a copy of the body
+ * is kept until it is either complete or no longer wanted. The outcome is known as early as possible, so
+ * requests waiting on an uncacheable response are released when its headers go out, not when it ends.
+ */
+
+export type Capture =
+  | {
+      readonly kind: 'complete';
+      readonly status: number;
+      /** Every header as sent (names lower case). */
+      readonly headers: OutgoingHttpHeaders;
+      readonly body: Buffer;
+    }
+  /** Delivered to the client but not kept. `status` is unset when the headers never went out. */
+  | { readonly kind: 'passed'; readonly status: number | undefined; readonly reason: string }
+  /** The connection closed before the response finished. */
+  | { readonly kind: 'aborted' };
+
+export interface CaptureOptions {
+  /** Bytes of body kept at most; past it the copy is dropped. */
+  readonly limit: number;
+  /** Called once, as the headers go out; a reason string means "do not keep this response". */
+  readonly onHeaders: (status: number, headers: OutgoingHttpHeaders) => string | undefined;
+}
+
+type Chunk = string | Uint8Array;
+
+function toBuffer(chunk: Chunk, encoding: unknown): Buffer {
+  if (typeof chunk === 'string') {
+    return Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  }
+  // A copy: the caller may reuse its buffer once write() returns.
+  return Buffer.from(chunk);
+}
+
+/** `writeHead`'s optional headers argument, in any of the shapes Node accepts, applied with setHeader. */
+function applyHeaderArgument(res: ServerResponse, headers: unknown): void {
+  if (headers === undefined || headers === null) return;
+  if (Array.isArray(headers)) {
+    const pairs: unknown[][] = Array.isArray(headers[0])
+      ? (headers as unknown[][])
+      : Array.from({ length: headers.length / 2 }, (_, i) => [headers[2 * i], headers[2 * i + 1]]);
+    for (const [name, value] of pairs) res.appendHeader(String(name), value as string | string[]);
+    return;
+  }
+  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+    if (value !== undefined) res.setHeader(name, value as string | number | string[]);
+  }
+}
+
+export function captureResponse(res: ServerResponse, options: CaptureOptions): Promise<Capture> {
+  let chunks: Buffer[] = [];
+  let size = 0;
+  let keeping = true;
+  let status: number | undefined;
+  let headers: OutgoingHttpHeaders = {};
+  let settle!: (capture: Capture) => void;
+  const outcome = new Promise<Capture>((resolve) => {
+    let settled = false;
+    settle = (capture) => {
+      if (settled) return;
+      settled = true;
+      resolve(capture);
+    };
+  });
+  const stop = (reason: string) => {
+    if (!keeping) return;
+    keeping = false;
+    chunks = [];
+    settle({ kind: 'passed', status, reason });
+  };
+  const keep = (chunk: unknown, encoding: unknown) => {
+    if (!keeping || chunk === undefined || chunk === null || typeof chunk === 'function') return;
+    const buffer = toBuffer(chunk as Chunk, encoding);
+    if (size + buffer.length > options.limit) return stop('body larger than maxBodySize');
+    chunks.push(buffer);
+    size += buffer.length;
+  };
+
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    const [code, second, third] = args;
+    if (status !== undefined || this.headersSent || typeof code !== 'number') {
+      return writeHead.apply(this, args as Parameters<typeof writeHead>);
+    }
+    const reasonPhrase = typeof second === 'string' ? second : undefined;
+    applyHeaderArgument(this, reasonPhrase === undefined ? second : third);
+    status = code;
+    headers = this.getHeaders();
+    const length = Number(headers['content-length']);
+    const reason =
+      Number.isFinite(length) && length > options.limit
+        ? 'body larger than maxBodySize'
+        : options.onHeaders(code, headers);
+    if (reason !== undefined) stop(reason);
+    const sent = reasonPhrase === undefined ? [code] : [code, reasonPhrase];
+    return writeHead.apply(this, sent as Parameters<typeof writeHead>);
+  } as typeof res.writeHead;
+
+  const write = res.write;
+  res.write = function (this: ServerResponse, ...args: unknown[]) {
+    keep(args[0], args[1]);
+    return write.apply(this, args as Parameters<typeof write>);
+  } as typeof res.write;
+
+  const end = res.end;
+  res.end = function (this: ServerResponse, ...args: unknown[]) {
+    keep(args[0], args[1]);
+    return end.apply(this, args as Parameters<typeof end>);
+  } as typeof res.end;
+
+  // Sending headers before the body is how long-lived streams start; such a response is never kept.
+  const flushHeaders = res.flushHeaders;
+  res.flushHeaders = function (this: ServerResponse) {
+    stop('headers flushed early (a stream)');
+    flushHeaders.call(this);
+  };
+
+  res.once('finish', () => {
+    if (keeping && status !== undefined) {
+      settle({ kind: 'complete', status, headers, body: Buffer.concat(chunks, size) });
+    }
+    stop('response ended without headers');
+  });
+  res.once('close', () => settle({ kind: 'aborted' }));
+  return outcome;
+}

@@ -1,0 +1,51 @@
+import type { ServerResponse } from 'node:http';
+import { pathTag } from './key.js';
+
+/**
+ * RFC 9111 4.4: a successful unsafe request invalidates the stored responses of its URL, and may those of
+ * its `Location` and `Content-Location` when they are on the same host. Invalidation is by path tag, which
+ * reaches every query, user and `Vary` variant of the path on every node.
+ */
+
+export const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Tags of the paths the response touched: its own, and same-host `Location` / `Content-Location`. */
+function touchedTags(host: string, path: string, res: ServerResponse): string[] {
+  const paths = new Set([path]);
+  for (const field of ['location', 'content-location']) {
+    const value = res.getHeader(field);
+    if (typeof value !== 'string') continue;
+    try {
+      const url = new URL(value, `http://${host || 'localhost'}${path.startsWith('/') ? path : '/'}`);
+      if (url.hostname.toLowerCase() === host) paths.add(url.pathname);
+    } catch {
+      // Not a URL: nothing to invalidate for it.
+    }
+  }
+  return [...paths].map((p) => pathTag(host, p));
+}
+
+/**
+ * Holds back the end of a successful (2xx/3xx) response until the invalidation is done, so a client that
+ * reads after its own write never gets the old entry from this node. The cache bounds every Redis call with
+ * its deadline, and tags are invalidated in parallel, so the hold is at most about one deadline.
+ */
+export function invalidateOnSuccess(
+  res: ServerResponse,
+  host: string,
+  path: string,
+  invalidateTag: (tag: string) => Promise<void>,
+): void {
+  const end = res.end;
+  res.end = function (this: ServerResponse, ...args: unknown[]) {
+    res.end = end;
+    if (this.statusCode < 200 || this.statusCode >= 400)
+      return end.apply(this, args as Parameters<typeof end>);
+    const tags = touchedTags(host, path, this);
+    // A failed invalidation is already an `error` event on the cache; the response goes out regardless.
+    Promise.allSettled(tags.map((tag) => Promise.resolve().then(() => invalidateTag(tag)))).then(() =>
+      end.apply(this, args as Parameters<typeof end>),
+    );
+    return this;
+  } as typeof res.end;
+}

@@ -1,0 +1,326 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Cache } from '../cache.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { LoaderContext, Lookup } from '../types.js';
+import { captureResponse } from './capture.js';
+import { ResponseAbortedError, ResponseStatusError } from './errors.js';
+import { invalidateOnSuccess, UNSAFE_METHODS } from './invalidate.js';
+import { baseKey, pathTag, type Target, targetOf, variantKey } from './key.js';
+import {
+  type CacheResponsesOptions,
+  type ResolvedResponseOptions,
+  resolveResponseOptions,
+} from './options.js';
+import { replay, type XCacheStatus } from './replay.js';
+import { claimDetached, revalidate } from './revalidate.js';
+import { judge, type Verdict } from './storability.js';
+import {
+  isStoredResponse,
+  matchesVary,
+  PASS,
+  type PassMarker,
+  type StoredResponse,
+  storeResponse,
+} from './stored.js';
+
+/** What the middleware keeps under a key: a response, or the hit-for-miss marker. */
+type Value = StoredResponse | PassMarker;
+
+/** The part of `Cache` the middleware uses. */
+type CachePort = Pick<Cache, 'lookup' | 'get' | 'invalidateTag'>;
+
+// Stripped before the route runs for the cache, so it produces the whole 200 every request can share.
+const CONDITIONAL = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
+
+const STATUS_OF: Record<Lookup<unknown>['status'], XCacheStatus> = {
+  hit: 'HIT',
+  stale: 'STALE',
+  miss: 'MISS',
+};
+
+/** One request's place in the cache: where it is keyed and who may share its entries. */
+interface Scope {
+  readonly target: Target;
+  readonly base: string;
+  readonly tag: string;
+  /** False when keyed by user: private-cache rules apply. */
+  readonly shared: boolean;
+}
+
+function isCache(value: unknown): value is CachePort {
+  const v = value as Partial<CachePort> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.lookup === 'function' &&
+    typeof v.get === 'function' &&
+    typeof v.invalidateTag === 'function'
+  );
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** A request body or a range would be input the key does not cover. */
+function hasUnkeyedInput(req: Request): boolean {
+  const length = headerValue(req.headers['content-length']);
+  return (
+    req.headers['transfer-encoding'] !== undefined ||
+    (length !== undefined && length !== '0') ||
+    req.headers.range !== undefined
+  );
+}
+
+/**
+ * Ties one lookup to one request. The cache calls the loader either while this request waits for the lookup
+ * (it leads: its own route runs and its own client gets the response) or, for a background refresh, after
+ * the request was already answered from the cache (a detached copy runs instead).
+ */
+class Lead {
+  #state: 'waiting' | 'leading' | 'answered' = 'waiting';
+
+  constructor(
+    readonly onLead: (context: LoaderContext<unknown>) => Promise<Value | undefined>,
+    readonly onBackground: (context: LoaderContext<unknown>) => Promise<Value | undefined>,
+  ) {}
+
+  readonly loader = (context: LoaderContext<unknown>): Promise<Value | undefined> => {
+    if (this.#state !== 'waiting') return this.onBackground(context);
+    this.#state = 'leading';
+    return this.onLead(context);
+  };
+
+  /** After the lookup settles: true when the cache's answer is this request's to serve. */
+  answer(): boolean {
+    if (this.#state === 'leading') return false;
+    this.#state = 'answered';
+    return true;
+  }
+}
+
+class ResponseCache {
+  readonly #cache: CachePort;
+  readonly #options: ResolvedResponseOptions;
+  /** Identifies this middleware instance's detached revalidation requests. */
+  readonly #owner = Symbol('cacheResponses');
+
+  constructor(cache: CachePort, options: ResolvedResponseOptions) {
+    this.#cache = cache;
+    this.#options = options;
+  }
+
+  readonly handle = (req: Request, res: Response, next: NextFunction): void => {
+    let passed = false;
+    // At most one call, whatever fails where: a second next() would run the rest of the chain twice.
+    const once: NextFunction = (error?: unknown) => {
+      if (passed) return;
+      passed = true;
+      next(error);
+    };
+    const claimed = claimDetached(req, this.#owner);
+    if (claimed === 'foreign') {
+      once();
+      return;
+    }
+    if (claimed !== undefined) {
+      claimed(req, res, once);
+      return;
+    }
+    try {
+      this.#route(req, res, once);
+    } catch (error) {
+      once(error);
+    }
+  };
+
+  #route(req: Request, res: Response, next: NextFunction): void {
+    const method = req.method;
+    if (method === 'GET' || method === 'HEAD') {
+      const scope = this.#scope(req);
+      if (scope === undefined) this.#bypass(res, next);
+      else {
+        const served =
+          method === 'GET' ? this.#get(req, res, next, scope) : this.#head(req, res, next, scope);
+        served.catch(next);
+      }
+      return;
+    }
+    if (UNSAFE_METHODS.has(method)) {
+      const target = targetOf(req, false);
+      invalidateOnSuccess(res, target.host, target.path, (tag) => this.#cache.invalidateTag(tag));
+    }
+    this.#bypass(res, next);
+  }
+
+  /** Where the request is keyed, or undefined when it must not share the cache. */
+  #scope(req: Request): Scope | undefined {
+    if (hasUnkeyedInput(req)) return undefined;
+    if (/(?:^|,)\s*no-store\b/i.test(headerValue(req.headers['cache-control']) ?? '')) return undefined;
+    const user = this.#options.userKey?.(req);
+    if (user !== undefined && typeof user !== 'string') {
+      throw new InvalidArgumentError('userKey(req)', user, 'a string or undefined');
+    }
+    const credentials = req.headers.authorization !== undefined || req.headers.cookie !== undefined;
+    if (credentials && user === undefined) return undefined;
+    const target = targetOf(req, this.#options.sortQuery);
+    return {
+      target,
+      base: baseKey(target, user ?? null),
+      tag: pathTag(target.host, target.path),
+      shared: user === undefined,
+    };
+  }
+
+  #bypass(res: Response, next: NextFunction, status: XCacheStatus = 'BYPASS'): void {
+    if (!res.headersSent) res.setHeader('X-Cache', status);
+    next();
+  }
+
+  async #get(req: Request, res: Response, next: NextFunction, scope: Scope): Promise<void> {
+    let key = scope.base;
+    // The base entry is the first variant stored for the URL; its Vary names the headers other variants
+    // are keyed on. So at most two lookups: the base, then this request's variant.
+    for (;;) {
+      const lead = new Lead(
+        (context) => this.#produce(req, res, next, scope, key, context),
+        (context) => this.#revalidate(req, scope, key, context),
+      );
+      let found: Lookup<unknown>;
+      try {
+        found = await this.#cache.lookup(key, lead.loader);
+      } catch {
+        // Redis trouble, a failed or aborted leader elsewhere, a closed cache: the route still answers.
+        if (lead.answer()) this.#bypass(res, next, 'MISS');
+        return;
+      }
+      if (!lead.answer()) return;
+      const value = found.value;
+      if (!isStoredResponse(value)) return this.#bypass(res, next, 'MISS');
+      if (matchesVary(value, req.headers)) return replay(req, res, value, STATUS_OF[found.status], found.age);
+      if (key !== scope.base || value.vary.length === 0) return this.#bypass(res, next, 'MISS');
+      key = variantKey(scope.base, value.vary, req.headers);
+    }
+  }
+
+  /** HEAD never runs the route for the cache (Node sends no body to capture); it only reads GET entries. */
+  async #head(req: Request, res: Response, next: NextFunction, scope: Scope): Promise<void> {
+    try {
+      let value = await this.#cache.get<Value>(scope.base);
+      if (isStoredResponse(value) && value.vary.length > 0 && !matchesVary(value, req.headers)) {
+        value = await this.#cache.get<Value>(variantKey(scope.base, value.vary, req.headers));
+      }
+      if (isStoredResponse(value) && matchesVary(value, req.headers)) {
+        return replay(req, res, value, 'HIT', Date.now() - value.storedAt);
+      }
+    } catch {
+      // Same as a miss: the route answers.
+    }
+    this.#bypass(res, next, 'MISS');
+  }
+
+  /**
+   * The leader's side: let the request continue to the route, stream its response to this client while
+   * keeping a copy, and settle the load with what may be shared.
+   */
+  async #produce(
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    scope: Scope,
+    key: string,
+    context: LoaderContext<unknown>,
+  ): Promise<Value | undefined> {
+    for (const name of CONDITIONAL) delete req.headers[name];
+    if (!res.headersSent) res.setHeader('X-Cache', 'MISS');
+    const before: OutgoingHttpHeaders = res.getHeaders();
+    let verdict: Verdict | undefined;
+    const captured = captureResponse(res, {
+      limit: this.#options.maxBodySize,
+      onHeaders: (status, headers) => {
+        verdict = judge({
+          status,
+          headers,
+          url: scope.target.query === null ? scope.target.path : `${scope.target.path}?${scope.target.query}`,
+          host: scope.target.host,
+          shared: scope.shared,
+          statuses: this.#options.statuses,
+          ttl: this.#options.ttl,
+        });
+        return verdict.store ? undefined : verdict.reason;
+      },
+    });
+    next();
+    const capture = await captured;
+    if (capture.kind === 'aborted') throw new ResponseAbortedError(key);
+    if (capture.kind === 'passed' || verdict === undefined || !verdict.store) {
+      const status = capture.kind === 'passed' ? capture.status : undefined;
+      // A server error must not replace a stale entry that stale-if-error may still serve.
+      if (status !== undefined && status >= 500 && isStoredResponse(context.stale)) {
+        throw new ResponseStatusError(key, status);
+      }
+      return this.#passMarker(context, scope);
+    }
+    context.setPolicy({ ...verdict.freshness, tags: [scope.tag] });
+    return storeResponse({
+      status: capture.status,
+      headers: capture.headers,
+      before,
+      body: capture.body,
+      vary: verdict.vary,
+      requestHeaders: req.headers,
+      now: Date.now(),
+    });
+  }
+
+  /** Hit-for-miss: a short-lived marker sends the requests waiting now, and those of the next moments, to the route. */
+  #passMarker(context: LoaderContext<unknown>, scope: Scope): PassMarker | undefined {
+    const ttl = this.#options.hitForMiss;
+    // Undefined is never stored: waiters are released and the next miss coalesces again.
+    if (ttl === 0) return undefined;
+    context.setPolicy({ ttl, staleWhileRevalidate: 0, staleIfError: 0, tags: [scope.tag] });
+    return PASS;
+  }
+
+  /** A background refresh of an entry this request was already answered from. */
+  #revalidate(
+    req: Request,
+    scope: Scope,
+    key: string,
+    context: LoaderContext<unknown>,
+  ): Promise<Value | undefined> {
+    // A marker is not worth a detached run of a route known to be uncacheable; let it expire.
+    if (!isStoredResponse(context.stale)) return Promise.resolve(undefined);
+    return revalidate({
+      original: req,
+      owner: this.#owner,
+      key,
+      timeout: this.#options.revalidationTimeout,
+      signal: context.signal,
+      produce: (detachedReq, detachedRes, detachedNext) =>
+        this.#produce(detachedReq, detachedRes, detachedNext, scope, key, context),
+    });
+  }
+}
+
+/**
+ * Express middleware that caches responses in `cache` as an RFC 9111 shared cache would, and coalesces
+ * concurrent misses for one URL across every process sharing the cache's Redis and prefix: the route runs
+ * once and the other requests get its response (or the stale one, where the response allows it).
+ *
+ * Only GET responses are stored; HEAD is answered from them. Requests with `Authorization` or `Cookie` bypass
+ * the cache unless `userKey` opts them in; responses with `Set-Cookie`, `private`, `no-store`, `no-cache`,
+ * `Vary: *`, a status outside `statuses`, a body over `maxBodySize`, or an event stream are never stored.
+ * A successful POST, PUT, PATCH or DELETE invalidates the cached responses of its path on every node.
+ * Responses carry `X-Cache` (`HIT`, `STALE`, `MISS`, `BYPASS`) and, from the cache, `Age`.
+ *
+ * @example
+ * app.get('/products/:id', cacheResponses(cache, { ttl: 10_000 }), handler);
+ * @throws InvalidArgumentError when `cache` is not a herdcache `Cache`.
+ * @throws InvalidOptionError naming the option and the value, for an invalid option.
+ */
+export function cacheResponses(cache: Cache, options?: CacheResponsesOptions): RequestHandler {
+  if (!isCache(cache)) throw new InvalidArgumentError('cache', cache, 'a Cache from createCache()');
+  return new ResponseCache(cache, resolveResponseOptions(options)).handle;
+}

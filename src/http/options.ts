@@ -1,0 +1,151 @@
+import type { Request } from 'express';
+import { InvalidOptionError } from '../errors.js';
+
+/** Options of `cacheResponses`. Durations are milliseconds. */
+export interface CacheResponsesOptions {
+  /**
+   * How long a response stays fresh when it carries no freshness of its own (no `s-maxage`, `max-age` or
+   * `Expires`). Unset: the cache's `ttl`.
+   * @default undefined
+   */
+  ttl?: number;
+  /**
+   * Status codes that may be stored. A status must also be one RFC 9111 lets a shared cache store: 200, 203,
+   * 204, 300, 301, 308, 404, 405, 410, 414 and 501 always; 302, 303 and 307 only with explicit freshness.
+   * @default [200]
+   */
+  statuses?: readonly number[];
+  /**
+   * Largest body kept, in bytes. A longer response still reaches its client whole, but buffering stops at
+   * this size and nothing is stored.
+   * @default 1048576
+   */
+  maxBodySize?: number;
+  /**
+   * After a response for a key turns out uncacheable, requests for that key skip coalescing for this long
+   * and run the handler at once (hit-for-miss). 0 turns it off: every miss waits for the running one first.
+   * @default 5000
+   */
+  hitForMiss?: number;
+  /**
+   * Sort query parameters by name before keying, so `?a=1&b=2` and `?b=2&a=1` share an entry. Off by
+   * default because some apps read parameters in order.
+   * @default false
+   */
+  sortQuery?: boolean;
+  /**
+   * Opts a route in to caching requests that carry `Authorization` or `Cookie`: return a string naming the
+   * user (it becomes part of the key, so users never share an entry) or `undefined` to let the request
+   * bypass the cache. It is called for every request, so it may also split anonymous traffic. Entries keyed
+   * by user are treated like a private cache's: `Cache-Control: private` may be stored, `Set-Cookie` never.
+   * @default undefined
+   */
+  userKey?: (req: Request) => string | undefined;
+  /**
+   * Longest a background revalidation (stale-while-revalidate, early refresh) may run the route before it
+   * is abandoned and the stale entry kept.
+   * @default 30000
+   */
+  revalidationTimeout?: number;
+}
+
+/** Every option with its default filled in. */
+export interface ResolvedResponseOptions {
+  readonly ttl: number | undefined;
+  readonly statuses: ReadonlySet<number>;
+  readonly maxBodySize: number;
+  readonly hitForMiss: number;
+  readonly sortQuery: boolean;
+  readonly userKey: ((req: Request) => string | undefined) | undefined;
+  readonly revalidationTimeout: number;
+}
+
+/** The defaults of `cacheResponses`, in one place. */
+export const RESPONSE_CACHE_DEFAULTS = Object.freeze({
+  statuses: Object.freeze([200]) as readonly number[],
+  maxBodySize: 1_048_576,
+  hitForMiss: 5_000,
+  sortQuery: false,
+  revalidationTimeout: 30_000,
+});
+
+// The cache rejects longer durations: Node timers cannot hold them.
+const MAX_DURATION = 2_147_483_647;
+
+const KNOWN = new Set([
+  'ttl',
+  'statuses',
+  'maxBodySize',
+  'hitForMiss',
+  'sortQuery',
+  'userKey',
+  'revalidationTimeout',
+]);
+
+function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(name, value, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function statusList(value: unknown): ReadonlySet<number> {
+  if (value === undefined) return new Set(RESPONSE_CACHE_DEFAULTS.statuses);
+  // A stored 206 or 304 is not a whole response: replaying it to another request would be wrong.
+  const valid = (status: unknown) =>
+    typeof status === 'number' &&
+    Number.isInteger(status) &&
+    status >= 200 &&
+    status <= 599 &&
+    status !== 206 &&
+    status !== 304;
+  if (!Array.isArray(value) || value.length === 0 || !value.every(valid)) {
+    throw new InvalidOptionError(
+      'statuses',
+      value,
+      'a non-empty array of status codes from 200 to 599 (not 206 or 304)',
+    );
+  }
+  return new Set(value as number[]);
+}
+
+/** Validates the options once, when the middleware is created. */
+export function resolveResponseOptions(input: unknown): ResolvedResponseOptions {
+  if (input === undefined) input = {};
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new InvalidOptionError('options', input, 'an object');
+  }
+  const options = input as Record<string, unknown>;
+  for (const name of Object.keys(options)) {
+    if (!KNOWN.has(name)) throw new InvalidOptionError(name, options[name], 'no such option');
+  }
+  const o = options as CacheResponsesOptions;
+  if (o.sortQuery !== undefined && typeof o.sortQuery !== 'boolean') {
+    throw new InvalidOptionError('sortQuery', o.sortQuery, 'a boolean');
+  }
+  if (o.userKey !== undefined && typeof o.userKey !== 'function') {
+    throw new InvalidOptionError('userKey', o.userKey, 'a function');
+  }
+  const d = RESPONSE_CACHE_DEFAULTS;
+  return Object.freeze({
+    ttl: o.ttl === undefined ? undefined : integer('ttl', o.ttl, 0, 1, MAX_DURATION),
+    statuses: statusList(o.statuses),
+    maxBodySize: integer('maxBodySize', o.maxBodySize, d.maxBodySize, 0, 2 ** 30),
+    hitForMiss: integer('hitForMiss', o.hitForMiss, d.hitForMiss, 0, MAX_DURATION),
+    sortQuery: o.sortQuery ?? d.sortQuery,
+    userKey: o.userKey,
+    revalidationTimeout: integer(
+      'revalidationTimeout',
+      o.revalidationTimeout,
+      d.revalidationTimeout,
+      1,
+      MAX_DURATION,
+    ),
+  });
+}
+
+/** Clamps a duration into what the cache accepts (a year of `max-age` must not fail the load). */
+export function clampDuration(ms: number): number {
+  return Math.min(MAX_DURATION, Math.max(0, Math.floor(ms)));
+}

@@ -1,0 +1,60 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { StoredResponse } from './stored.js';
+
+/** `X-Cache` values: how the cache took part in a response. */
+export type XCacheStatus = 'HIT' | 'STALE' | 'MISS' | 'BYPASS';
+
+// RFC 9110 15.4.5: what a 304 carries, so the client can refresh its own copy's metadata.
+const NOT_MODIFIED_FIELDS = new Set([
+  'cache-control',
+  'content-location',
+  'date',
+  'etag',
+  'expires',
+  'last-modified',
+  'vary',
+]);
+
+const opaqueTag = (tag: string) => (tag.startsWith('W/') ? tag.slice(2) : tag);
+
+/** `If-None-Match` uses the weak comparison (RFC 9110 13.1.2). */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  const wanted = opaqueTag(etag);
+  return (ifNoneMatch.match(/(?:W\/)?"[^"]*"/g) ?? []).some((tag) => opaqueTag(tag) === wanted);
+}
+
+/** Seconds for the `Age` header: what the route reported plus the time the entry has spent cached. */
+export function ageSeconds(stored: StoredResponse, cachedForMs: number): number {
+  return Math.max(0, Math.floor((stored.initialAge * 1000 + cachedForMs) / 1000));
+}
+
+/** Answers a request from a stored response: 304 when its validator matches, no body for HEAD. */
+export function replay(
+  req: IncomingMessage,
+  res: ServerResponse,
+  stored: StoredResponse,
+  status: XCacheStatus,
+  cachedForMs: number,
+): void {
+  const notModified =
+    stored.status >= 200 && stored.status < 300 && etagMatches(req.headers['if-none-match'], stored.etag);
+  for (const [name, value] of stored.headers) {
+    if (name === 'content-length') continue;
+    if (notModified && !NOT_MODIFIED_FIELDS.has(name)) continue;
+    res.setHeader(name, value);
+  }
+  res.setHeader('Age', String(ageSeconds(stored, cachedForMs)));
+  res.setHeader('X-Cache', status);
+  if (notModified) {
+    res.statusCode = 304;
+    res.end();
+    return;
+  }
+  res.statusCode = stored.status;
+  const body = Buffer.from(stored.body, 'base64');
+  if (stored.status !== 204) res.setHeader('Content-Length', body.length);
+  if (req.method === 'HEAD' || stored.status === 204) res.end();
+  else res.end(body);
+}

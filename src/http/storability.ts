@@ -1,0 +1,110 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+import CachePolicy from 'http-cache-semantics';
+import { varyNames } from './key.js';
+import { clampDuration } from './options.js';
+
+/**
+ * Whether a response may be stored, and for how long, judged as RFC 9111 asks of a shared cache. The
+ * storability rules and the freshness lifetime come from http-cache-semantics; this module adds what a
+ * cache in front of many users must refuse on top (cookies, event streams, `no-cache` it cannot revalidate).
+ */
+
+/** The freshness the cache entry gets; unset fields fall back to the cache's own options. */
+export interface Freshness {
+  readonly ttl?: number;
+  readonly staleWhileRevalidate?: number;
+  readonly staleIfError?: number;
+}
+
+export type Verdict =
+  | { readonly store: true; readonly freshness: Freshness; readonly vary: readonly string[] }
+  | { readonly store: false; readonly reason: string };
+
+export interface Judged {
+  readonly status: number;
+  readonly headers: OutgoingHttpHeaders;
+  /** The request URL (path and query) and host, for http-cache-semantics. */
+  readonly url: string;
+  readonly host: string;
+  /** False for entries keyed by user: they follow private-cache rules. */
+  readonly shared: boolean;
+  readonly statuses: ReadonlySet<number>;
+  /** Freshness for responses that state none. */
+  readonly ttl: number | undefined;
+}
+
+function flat(headers: OutgoingHttpHeaders): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) result[name] = Array.isArray(value) ? value.join(', ') : String(value);
+  }
+  return result;
+}
+
+function directives(header: string | undefined): Map<string, string | true> {
+  const result = new Map<string, string | true>();
+  for (const part of (header ?? '').split(',')) {
+    const [name = '', value] = part.split('=', 2);
+    const key = name.trim().toLowerCase();
+    if (key) result.set(key, value === undefined ? true : value.trim().replace(/^"|"$/g, ''));
+  }
+  return result;
+}
+
+function seconds(value: string | true | undefined): number {
+  const n = typeof value === 'string' ? Number.parseInt(value, 10) : 0;
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+export function judge(input: Judged): Verdict {
+  const headers = flat(input.headers);
+  if (!input.statuses.has(input.status)) return { store: false, reason: `status ${input.status}` };
+  // A cookie belongs to one client, whatever Cache-Control says.
+  if (headers['set-cookie'] !== undefined) return { store: false, reason: 'Set-Cookie' };
+  if (/^\s*text\/event-stream\b/i.test(headers['content-type'] ?? '')) {
+    return { store: false, reason: 'event stream' };
+  }
+  const vary = varyNames(headers.vary);
+  if (vary.includes('*')) return { store: false, reason: 'Vary: *' };
+
+  const policy = new CachePolicy(
+    { method: 'GET', url: input.url, headers: { host: input.host } },
+    { status: input.status, headers },
+    // No heuristic freshness: a response without any falls back to the middleware's `ttl`.
+    { shared: input.shared, cacheHeuristic: 0, immutableMinTimeToLive: 0 },
+  );
+  if (!policy.storable()) return { store: false, reason: 'not storable (Cache-Control or status)' };
+
+  const cc = directives(headers['cache-control']);
+  const pragmaNoCache = !headers['cache-control'] && /no-cache/i.test(headers.pragma ?? '');
+  // no-cache means "revalidate every time"; the handler is the origin, so that is the same as not storing.
+  if (cc.has('no-cache') || pragmaNoCache) return { store: false, reason: 'no-cache' };
+
+  const mustRevalidate = cc.has('must-revalidate') || (input.shared && cc.has('proxy-revalidate'));
+  const staleWhileRevalidate = mustRevalidate ? 0 : seconds(cc.get('stale-while-revalidate')) * 1000;
+  const staleIfError = mustRevalidate ? 0 : seconds(cc.get('stale-if-error')) * 1000;
+  const explicit =
+    cc.has('max-age') ||
+    (input.shared && cc.has('s-maxage')) ||
+    headers.expires !== undefined ||
+    (input.shared && cc.has('proxy-revalidate'));
+
+  let ttl: number | undefined = input.ttl;
+  if (explicit) {
+    ttl = clampDuration((policy.maxAge() - policy.age()) * 1000);
+    if (ttl < 1) {
+      // Already stale: only worth storing when it may be served stale while one refresh runs.
+      if (staleWhileRevalidate === 0)
+        return { store: false, reason: 'already stale (max-age=0 or past Expires)' };
+      ttl = 1;
+    }
+  }
+  const freshness: Freshness = {
+    ...(ttl === undefined ? {} : { ttl }),
+    ...(cc.has('stale-while-revalidate') || mustRevalidate
+      ? { staleWhileRevalidate: clampDuration(staleWhileRevalidate) }
+      : {}),
+    ...(cc.has('stale-if-error') || mustRevalidate ? { staleIfError: clampDuration(staleIfError) } : {}),
+  };
+  return { store: true, freshness, vary };
+}

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { varyValues } from './key.js';
+
+/**
+ * The values the middleware keeps in the cache. Plain JSON (the body as base64), so any codec carries them
+ * and every node replays the same bytes. The `format` field lets a future layout treat old entries as misses.
+ */
+
+const FORMAT = 'herdcache:http:1';
+
+export type HeaderValue = string | readonly string[];
+
+/** A captured response, replayable to any request whose `Vary` headers match. */
+export interface StoredResponse {
+  readonly format: typeof FORMAT;
+  readonly status: number;
+  /** Lower-case names; what the route produced, without hop-by-hop fields, `Age` or `X-Cache`. */
+  readonly headers: readonly (readonly [string, HeaderValue])[];
+  readonly body: string;
+  readonly etag: string;
+  /** Header names from `Vary`, normalised. */
+  readonly vary: readonly string[];
+  /** The producing request's values of those headers. */
+  readonly varied: readonly (string | null)[];
+  /** Epoch milliseconds when the response finished. */
+  readonly storedAt: number;
+  /** Seconds of `Age` the route itself reported (a response it proxied from another cache). */
+  readonly initialAge: number;
+}
+
+/** Hit-for-miss: "the last response here was not cacheable; run the handler yourself". */
+export interface PassMarker {
+  readonly format: typeof FORMAT;
+  readonly pass: true;
+}
+
+export const PASS: PassMarker = Object.freeze({ format: FORMAT, pass: true });
+
+// Hop-by-hop fields describe one connection, not the resource; ours are recomputed on every replay.
+const NOT_STORED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'set-cookie',
+  'age',
+  'x-cache',
+]);
+
+/** Checks the shape of a value read from the cache, which may be foreign or corrupt. */
+export function isStoredResponse(value: unknown): value is StoredResponse {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Partial<StoredResponse>;
+  return (
+    v.format === FORMAT &&
+    typeof v.status === 'number' &&
+    typeof v.body === 'string' &&
+    typeof v.etag === 'string' &&
+    typeof v.storedAt === 'number' &&
+    typeof v.initialAge === 'number' &&
+    Array.isArray(v.headers) &&
+    v.headers.every(
+      (pair) =>
+        Array.isArray(pair) &&
+        typeof pair[0] === 'string' &&
+        (typeof pair[1] === 'string' ||
+          (Array.isArray(pair[1]) && pair[1].every((s) => typeof s === 'string'))),
+    ) &&
+    Array.isArray(v.vary) &&
+    v.vary.every((name) => typeof name === 'string') &&
+    Array.isArray(v.varied) &&
+    v.varied.length === v.vary.length &&
+    v.varied.every((value) => value === null || typeof value === 'string')
+  );
+}
+
+/** RFC 9111 4.1: a stored response serves a request only when the headers its `Vary` names match. */
+export function matchesVary(stored: StoredResponse, headers: IncomingHttpHeaders): boolean {
+  const values = varyValues(stored.vary, headers);
+  return values.every((value, index) => value === stored.varied[index]);
+}
+
+/** A strong validator for routes that send none: the hash of the exact bytes. */
+function strongEtag(body: Buffer): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+}
+
+function sameValue(a: OutgoingHttpHeaders[string], b: OutgoingHttpHeaders[string]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** What `storeResponse` needs about a finished response. */
+export interface Finished {
+  readonly status: number;
+  /** Every header at the moment they were sent. */
+  readonly headers: OutgoingHttpHeaders;
+  /** Headers already set when the request reached the middleware. */
+  readonly before: OutgoingHttpHeaders;
+  readonly body: Buffer;
+  readonly vary: readonly string[];
+  readonly requestHeaders: IncomingHttpHeaders;
+  readonly now: number;
+}
+
+/**
+ * Builds the stored value. Headers that middleware in front of the cache had already set (CORS for this
+ * origin, a request id) are left out: that middleware sets them again for each request a replay answers.
+ */
+export function storeResponse(finished: Finished): StoredResponse {
+  const connectionScoped = new Set(
+    String(finished.headers.connection ?? '')
+      .split(',')
+      .map((name) => name.trim().toLowerCase()),
+  );
+  const headers: [string, HeaderValue][] = [];
+  for (const [name, value] of Object.entries(finished.headers)) {
+    if (value === undefined || NOT_STORED.has(name) || connectionScoped.has(name)) continue;
+    if (name in finished.before && sameValue(finished.before[name], value)) continue;
+    headers.push([name, Array.isArray(value) ? value.map(String) : String(value)]);
+  }
+  let etag = headers.find(([name]) => name === 'etag')?.[1];
+  if (typeof etag !== 'string') {
+    etag = strongEtag(finished.body);
+    headers.push(['etag', etag]);
+  }
+  const age = Number.parseInt(String(finished.headers.age ?? '0'), 10);
+  return {
+    format: FORMAT,
+    status: finished.status,
+    headers,
+    body: finished.body.toString('base64'),
+    etag,
+    vary: finished.vary,
+    varied: varyValues(finished.vary, finished.requestHeaders),
+    storedAt: finished.now,
+    initialAge: Number.isFinite(age) && age > 0 ? age : 0,
+  };
+}

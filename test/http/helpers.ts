@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { type IncomingHttpHeaders, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import { inject } from 'vitest';
+import { type Cache, type CacheOptions, createCache } from '../../src/index.js';
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+  readonly text: string;
+}
+
+export interface SendOptions {
+  readonly method?: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+}
+
+/** One request on a fresh connection, so tests control every header the server sees. */
+export function send(url: string, options: SendOptions = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8') });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Sends a GET, waits for the first body bytes, then drops the connection. */
+export function sendAndAbort(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false }, (res) => {
+      res.once('data', () => {
+        req.destroy();
+        resolve();
+      });
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ECONNRESET') reject(error);
+    });
+    req.end();
+  });
+}
+
+export interface Gate<T = void> {
+  readonly promise: Promise<T>;
+  open(value: T): void;
+}
+
+export function gate<T = void>(): Gate<T> {
+  let open!: (value: T) => void;
+  const promise = new Promise<T>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+/** Resolves once `count` is reached by `hit()`. */
+export function countdown(count: number): { hit(): void; readonly reached: Promise<void> } {
+  const done = gate();
+  let seen = 0;
+  return {
+    hit() {
+      seen += 1;
+      if (seen === count) done.open();
+    },
+    reached: done.promise,
+  };
+}
+
+/**
+ * Resolves after the next load finishes in `cache` (stored or not). A client can read the whole response
+ * before the leader's write reaches Redis, so a test waits for this before expecting a hit.
+ */
+export function nextLoad(cache: Cache): Promise<{ key: string; stored: boolean; background: boolean }> {
+  return new Promise((resolve) => cache.once('load', resolve));
+}
+
+export function uniquePrefix(): string {
+  return `test:http:${randomUUID()}:`;
+}
+
+/** Caches and servers made by one test, all closed after it. */
+export class Harness {
+  readonly redisUrl = inject('redisUrl');
+  readonly prefix = uniquePrefix();
+  readonly #caches: Cache[] = [];
+  readonly #servers: Server[] = [];
+
+  /** A cache on the test Redis, under this test's prefix unless overridden. */
+  async cache(options: CacheOptions = {}): Promise<Cache> {
+    const cache = createCache({ redis: this.redisUrl, prefix: this.prefix, ...options });
+    this.#caches.push(cache);
+    await cache.ready();
+    return cache;
+  }
+
+  /** Listens on a free port; returns the base URL. */
+  async serve(app: Express): Promise<string> {
+    const server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    this.#servers.push(server);
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const server of this.#servers) server.closeAllConnections();
+    await Promise.all(this.#servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    await Promise.all(this.#caches.map((cache) => cache.close()));
+  }
+}

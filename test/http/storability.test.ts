@@ -1,0 +1,148 @@
+import express, { type RequestHandler } from 'express';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cacheResponses } from '../../src/http/index.js';
+import { Harness, nextLoad, send } from './helpers.js';
+
+let h: Harness;
+beforeEach(() => {
+  h = new Harness();
+});
+afterEach(() => h.close());
+
+/** An app with one cached route whose handler counts its calls. */
+async function route(handler: RequestHandler, options: Parameters<typeof cacheResponses>[1] = {}) {
+  const cache = await h.cache();
+  const app = express();
+  let calls = 0;
+  app.get(
+    '/r',
+    cacheResponses(cache, options),
+    (req, res, next) => {
+      calls += 1;
+      next();
+    },
+    handler,
+  );
+  const url = `${await h.serve(app)}/r`;
+  /** A request whose load, if it starts one, has finished by the time this resolves. */
+  const settled = async (options?: Parameters<typeof send>[1]) => {
+    const loaded = nextLoad(cache);
+    const reply = await send(url, options);
+    await loaded;
+    return reply;
+  };
+  return { url, calls: () => calls, cache, settled };
+}
+
+describe('what is stored', () => {
+  it('stores a plain 200 and replays it with HIT', async () => {
+    const r = await route((_req, res) => {
+      res.send(`made ${Date.now()}`);
+    });
+    const first = await r.settled();
+    const second = await send(r.url);
+    expect(first.headers['x-cache']).toBe('MISS');
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(second.text).toBe(first.text);
+    expect(r.calls()).toBe(1);
+  });
+
+  const refused: [string, RequestHandler][] = [
+    ['Cache-Control: private', (_req, res) => void res.set('Cache-Control', 'private, max-age=60').send('x')],
+    ['Cache-Control: no-store', (_req, res) => void res.set('Cache-Control', 'no-store').send('x')],
+    ['Cache-Control: no-cache', (_req, res) => void res.set('Cache-Control', 'no-cache').send('x')],
+    ['max-age=0', (_req, res) => void res.set('Cache-Control', 'max-age=0').send('x')],
+    ['Set-Cookie', (_req, res) => void res.cookie('session', 'abc').send('x')],
+    [
+      'Set-Cookie with public',
+      (_req, res) => void res.set('Cache-Control', 'public, max-age=60').cookie('s', '1').send('x'),
+    ],
+    ['Vary: *', (_req, res) => void res.set('Vary', '*').send('x')],
+    ['a 500', (_req, res) => void res.status(500).send('x')],
+    ['a 404 (not in statuses)', (_req, res) => void res.status(404).send('x')],
+  ];
+  for (const [name, handler] of refused) {
+    it(`does not store a response with ${name}`, async () => {
+      const r = await route(handler);
+      const first = await r.settled();
+      const second = await send(r.url);
+      expect(r.calls()).toBe(2);
+      expect(first.headers['x-cache']).toBe('MISS');
+      expect(second.headers['x-cache']).toBe('MISS');
+    });
+  }
+
+  it('stores other statuses when configured, as RFC 9111 allows', async () => {
+    const r = await route((_req, res) => void res.status(404).send('gone'), { statuses: [200, 404] });
+    await r.settled();
+    const second = await send(r.url);
+    expect(second.status).toBe(404);
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(r.calls()).toBe(1);
+  });
+
+  it('lets requests with Authorization or Cookie bypass the cache', async () => {
+    const r = await route((_req, res) => void res.send('secret'));
+    for (const headers of [{ authorization: 'Bearer a' }, { cookie: 'session=a' }]) {
+      const first = await send(r.url, { headers });
+      const second = await send(r.url, { headers });
+      expect([first.headers['x-cache'], second.headers['x-cache']]).toEqual(['BYPASS', 'BYPASS']);
+    }
+    expect(r.calls()).toBe(4);
+    // Nothing they produced is served to anonymous requests.
+    expect((await send(r.url)).headers['x-cache']).toBe('MISS');
+  });
+
+  it('caches per user when the route opts in with userKey, never across users', async () => {
+    const r = await route(
+      (req, res) =>
+        void res.set('Cache-Control', 'private, max-age=60').send(`for ${req.headers.authorization}`),
+      { userKey: (req) => req.headers.authorization },
+    );
+    const a1 = await r.settled({ headers: { authorization: 'alice' } });
+    const b1 = await r.settled({ headers: { authorization: 'bob' } });
+    const a2 = await send(r.url, { headers: { authorization: 'alice' } });
+    const b2 = await send(r.url, { headers: { authorization: 'bob' } });
+    expect([a1.text, b1.text, a2.text, b2.text]).toEqual(['for alice', 'for bob', 'for alice', 'for bob']);
+    expect([a2.headers['x-cache'], b2.headers['x-cache']]).toEqual(['HIT', 'HIT']);
+    expect(r.calls()).toBe(2);
+    // A private response stored for a user never reaches anonymous requests.
+    const anonymous = await send(r.url);
+    expect(anonymous.headers['x-cache']).toBe('MISS');
+    expect(anonymous.text).toBe('for undefined');
+  });
+
+  it('keeps a separate variant per Accept-Encoding for a Vary: Accept-Encoding route', async () => {
+    const r = await route((req, res) => {
+      res.set('Vary', 'Accept-Encoding').send(`encoding=${req.headers['accept-encoding'] ?? 'none'}`);
+    });
+    const options = (encoding?: string) =>
+      encoding === undefined ? {} : { headers: { 'accept-encoding': encoding } };
+    const ask = (encoding?: string) => send(r.url, options(encoding));
+    const first = [await r.settled(options('gzip')), await r.settled(options('br')), await r.settled()];
+    expect(first.map((reply) => reply.text)).toEqual(['encoding=gzip', 'encoding=br', 'encoding=none']);
+    const again = [await ask('br'), await ask(), await ask('gzip')];
+    expect(again.map((reply) => reply.text)).toEqual(['encoding=br', 'encoding=none', 'encoding=gzip']);
+    expect(again.map((reply) => reply.headers['x-cache'])).toEqual(['HIT', 'HIT', 'HIT']);
+    expect(r.calls()).toBe(3);
+  });
+
+  it('uses the response freshness, and the ttl option only when the response states none', async () => {
+    const fresh = await route((_req, res) => void res.set('Cache-Control', 'max-age=0').send('x'), {
+      ttl: 60_000,
+    });
+    await fresh.settled();
+    await send(fresh.url);
+    expect(fresh.calls()).toBe(2);
+  });
+
+  it('passes the route Cache-Control through unchanged, on misses and hits', async () => {
+    const value = 'public, max-age=60, stale-while-revalidate=30, s-maxage=120';
+    const r = await route((_req, res) => void res.set('Cache-Control', value).send('x'));
+    const first = await r.settled();
+    const second = await send(r.url);
+    expect(first.headers['cache-control']).toBe(value);
+    expect(second.headers['cache-control']).toBe(value);
+    expect(second.headers['x-cache']).toBe('HIT');
+  });
+});
