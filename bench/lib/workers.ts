@@ -134,8 +134,9 @@ export class Parent<Out extends Message, In extends Message> {
     });
   }
 
-  receive<T extends In['type']>(type: T, timeoutMs = 600_000): Promise<Of<In, T>> {
-    return this.#inbox.take([type], timeoutMs, 'coordinator');
+  /** The next message of this type (or of any of these types). */
+  receive<T extends In['type']>(type: T | readonly T[], timeoutMs = 600_000): Promise<Of<In, T>> {
+    return this.#inbox.take(typeof type === 'string' ? [type] : type, timeoutMs, 'coordinator');
   }
 
   /** Lets go of the IPC channel, which ends the process. */

@@ -1,0 +1,159 @@
+/**
+ * The hit path: what herdcache costs on top of the store it wraps.
+ * - Local tier: `cache.cached(key, loader)` on a warm key against a bare lru-cache `get` in an async
+ *   function (the least any async cache API can cost).
+ * - Shared tier (`local: false`): against a bare ioredis GET + JSON.parse.
+ *
+ *   npx tsx bench/hit-path.ts --rounds 7 --round-ms 1000
+ */
+import { pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import { createCache } from '../src/index.js';
+import { type Flags, parseFlags } from './lib/args.js';
+import { withRedis } from './lib/redis.js';
+import {
+  fmt,
+  machine,
+  machineLine,
+  newRunId,
+  type ScenarioReport,
+  table,
+  verdict,
+  writeReadmeSection,
+  writeRecords,
+} from './lib/report.js';
+import { interleavedRounds, type RoundsResult } from './lib/rounds.js';
+
+const FLAGS = {
+  rounds: { default: 7, help: 'interleaved rounds per contender (the median is reported)' },
+  'round-ms': { default: 1000, help: 'length of one round in ms' },
+  concurrency: { default: 16, help: 'concurrent callers for the shared-tier comparison' },
+} as const;
+
+export type HitPathFlags = Flags<keyof typeof FLAGS>;
+
+export const LOCAL_HIT_TARGET = 0.8;
+
+/** A typical small cached object (a product row), the same bytes for every contender. */
+const VALUE = {
+  id: 4711,
+  name: 'Stainless steel kettle, 1.7 l',
+  price: { amount: 3499, currency: 'EUR' },
+  tags: ['kitchen', 'appliances', 'bestseller'],
+  stock: 42,
+  updatedAt: '2026-01-01T00:00:00.000Z',
+};
+
+const loader = async () => VALUE;
+
+async function localTier(redisUrl: string, namespace: string, flags: HitPathFlags): Promise<RoundsResult[]> {
+  const cache = createCache({ redis: redisUrl, prefix: `${namespace}:local:`, ttl: 600_000 });
+  cache.on('error', () => {});
+  await cache.ready();
+  await cache.cached('warm', loader);
+  const lru = new LRUCache<string, typeof VALUE>({ max: 10_000 });
+  lru.set('warm', VALUE);
+  const bareGet = async (key: string) => lru.get(key);
+  try {
+    return await interleavedRounds(
+      [
+        { name: 'herdcache cached() local hit', op: () => cache.cached('warm', loader) },
+        { name: 'lru-cache get in an async function', op: () => bareGet('warm') },
+      ],
+      { rounds: flags.rounds, ms: flags['round-ms'] },
+    );
+  } finally {
+    await cache.close();
+  }
+}
+
+async function sharedTier(redisUrl: string, namespace: string, flags: HitPathFlags): Promise<RoundsResult[]> {
+  const cache = createCache({ redis: redisUrl, prefix: `${namespace}:shared:`, ttl: 600_000, local: false });
+  cache.on('error', () => {});
+  await cache.ready();
+  // One key per caller: callers of one key would share a round trip through herdcache's single-flight,
+  // which is real but would hide the cost of a hit.
+  const keys = Array.from({ length: flags.concurrency }, (_, i) => `warm${i}`);
+  const redis = new Redis(redisUrl);
+  const bareKeys = keys.map((key) => `${namespace}:bare:${key}`);
+  for (const [i, key] of keys.entries()) {
+    await cache.cached(key, loader);
+    await redis.set(bareKeys[i]!, JSON.stringify(VALUE));
+  }
+  const bareGet = async (caller: number) => {
+    const text = await redis.get(bareKeys[caller]!);
+    return text === null ? undefined : JSON.parse(text);
+  };
+  try {
+    return await interleavedRounds(
+      [
+        {
+          name: 'herdcache cached() shared hit (local: false)',
+          op: (caller) => cache.cached(keys[caller]!, loader),
+        },
+        { name: 'ioredis GET + JSON.parse', op: bareGet },
+      ],
+      { rounds: flags.rounds, ms: flags['round-ms'], concurrency: flags.concurrency },
+    );
+  } finally {
+    await cache.close();
+    redis.disconnect();
+  }
+}
+
+function rowsOf(results: readonly RoundsResult[]): string[][] {
+  const baseline = results[1]!.median;
+  return results.map((r) => [
+    r.name,
+    fmt.int(r.median),
+    `${fmt.int(Math.min(...r.rounds))} – ${fmt.int(Math.max(...r.rounds))}`,
+    fmt.pct(r.median / baseline, 0),
+  ]);
+}
+
+export async function runHitPath(flags: HitPathFlags, redisUrl: string): Promise<ScenarioReport> {
+  const namespace = `hcbench:${newRunId()}:hit`;
+  const m = machine();
+  process.stdout.write('hit-path: local tier ... ');
+  const local = await localTier(redisUrl, namespace, flags);
+  process.stdout.write('shared tier ... ');
+  const shared = await sharedTier(redisUrl, namespace, flags);
+  console.log('done');
+  const localRatio = local[0]!.median / local[1]!.median;
+  const sharedRatio = shared[0]!.median / shared[1]!.median;
+  const localVerdict = verdict(localRatio >= LOCAL_HIT_TARGET);
+  const headers = ['operation', 'ops/s (median)', 'range over rounds', 'vs baseline'];
+  const markdown = [
+    `${machineLine(m)}. One process, ${flags.rounds} interleaved rounds of ${flags['round-ms']} ms per contender (order alternating each round, one warm-up round dropped); median reported.`,
+    '',
+    `**Local tier** (one sequential caller; herdcache configured with Redis, as in a fleet): herdcache reaches **${fmt.pct(localRatio, 0)}** of bare lru-cache, target ≥ ${fmt.pct(LOCAL_HIT_TARGET, 0)}: **${localVerdict.text}**.`,
+    '',
+    table(headers, rowsOf(local)),
+    '',
+    `**Shared tier** (\`local: false\`, ${flags.concurrency} concurrent callers, one key each; every get is a Redis round trip): herdcache reaches **${fmt.pct(sharedRatio, 0)}** of a bare GET + JSON.parse (no target; herdcache's read is a Lua script that also takes the lease when the entry is stale).`,
+    '',
+    table(headers, rowsOf(shared)),
+  ].join('\n');
+  console.log(`\n${markdown}\n`);
+  const records = [...local, ...shared].map((r) => ({ name: r.name, median: r.median, rounds: r.rounds }));
+  return {
+    id: 'hit-path',
+    title: 'Hit path',
+    markdown,
+    records: [...records, { localRatio, sharedRatio, params: { ...flags } }],
+    verdicts: [
+      { what: 'local hit vs bare lru-cache', figure: fmt.pct(localRatio, 0), verdict: localVerdict },
+    ],
+  };
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags('hit-path', FLAGS);
+  const report = await withRedis((redis) => runHitPath(flags, redis.url));
+  const file = writeRecords(report, newRunId(), machine());
+  if (flags.report) writeReadmeSection(report);
+  console.log(`JSON lines: ${file}`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
