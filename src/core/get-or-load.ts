@@ -229,11 +229,17 @@ export class GetOrLoad {
             this.#fill(key, stored, read.raw, epoch);
             node.emit('hit', { key, tier: 'shared', age: now - stored.createdAt });
             return served(stored, 'hit', 'shared', now);
-          case 'leader':
-            return await this.#lead(key, leaseToken, loader, policy, stale, node.shared, {
+          case 'leader': {
+            const leading = this.#lead(key, leaseToken, loader, policy, stale, node.shared, {
               background: mode.background,
               scheduleFrom: refreshOf !== undefined && mode.background ? stale?.freshUntil : undefined,
             });
+            // Redis still holds a value inside stale-while-revalidate (this node had none): serve it now.
+            if (!mode.background && stale !== undefined && canServeWhileRevalidating(stale, now)) {
+              return this.#serveWhileLoading(key, stale, leading, stored === stale ? 'shared' : 'local', now);
+            }
+            return await leading;
+          }
           case 'backoff': {
             if (stale !== undefined && canServeOnError(stale, now)) {
               node.emit('stale', { key, age: now - stale.createdAt, reason: 'backoff' });
@@ -316,23 +322,46 @@ export class GetOrLoad {
     }
   }
 
-  /** Redis is unreachable: load in this process, guarded by the in-process lease table. */
+  /** Redis is unreachable: serve what this node has, or load in this process under the in-process lease. */
   async #degraded<T>(
     key: string,
     loader: Loader<T>,
     policy: CallPolicy,
     local: Entry | undefined,
   ): Promise<Lookup<unknown>> {
+    const fallback = this.#node.fallback;
     const now = Date.now();
     if (local !== undefined && isFresh(local, now)) return served(local, 'hit', 'local', now);
     const leaseToken = token();
-    await this.#node.fallback.acquire(key, {
+    const revalidate = local !== undefined && canServeWhileRevalidating(local, now);
+    const read = await fallback.acquire(key, {
       now,
       token: leaseToken,
       leaseTtl: this.#node.options.leaseTtl,
-      force: true,
+      force: !revalidate,
     });
-    return this.#lead(key, leaseToken, loader, policy, local, this.#node.fallback, { background: false });
+    if (local !== undefined && revalidate) {
+      const leading =
+        read.role === 'leader'
+          ? this.#lead(key, leaseToken, loader, policy, local, fallback, { background: true })
+          : undefined;
+      return this.#serveWhileLoading(key, local, leading, 'local', now);
+    }
+    return this.#lead(key, leaseToken, loader, policy, local, fallback, { background: false });
+  }
+
+  /** Answers with a value inside stale-while-revalidate while `loading` (if any) goes on in the background. */
+  #serveWhileLoading(
+    key: string,
+    stale: Entry,
+    loading: Promise<unknown> | undefined,
+    tier: Lookup<unknown>['tier'],
+    now: number,
+  ): Lookup<unknown> {
+    // A failed background load was already reported by #failed (loadError event); nobody awaits it.
+    loading?.catch(() => {});
+    this.#node.emit('stale', { key, age: now - stale.createdAt, reason: 'revalidate' });
+    return served(stale, 'stale', tier, now);
   }
 
   /** Leader: run the loader under deadlines, then store through a lease-checked commit. */

@@ -245,6 +245,26 @@ describe('a fleet on the in-memory network', () => {
     expect(results.filter((r) => r.tier === 'shared')).toHaveLength(4);
   });
 
+  it('serves a stale shared value inside stale-while-revalidate to a node that had none, refreshing behind', async () => {
+    vi.useFakeTimers();
+    const { nodes } = memoryFleet(2, { ttl: 100, staleWhileRevalidate: 10_000, earlyRefresh: false });
+    track(nodes);
+    await nodes[0]!.cached('k', () => 'old');
+    vi.advanceTimersByTime(101);
+    const slow = gate<string>();
+    const loader = vi.fn(() => slow.promise);
+    expect(await nodes[1]!.lookup('k', loader)).toMatchObject({
+      status: 'stale',
+      tier: 'shared',
+      value: 'old',
+    });
+    expect(await nodes[1]!.lookup('k', loader)).toMatchObject({ status: 'stale', value: 'old' });
+    slow.open('new');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await nodes[1]!.lookup('k', loader)).toMatchObject({ status: 'hit', value: 'new' });
+    expect(loader).toHaveBeenCalledTimes(1);
+  });
+
   it('sends followers the remote error as RemoteLoadError', async () => {
     const { nodes } = memoryFleet(2);
     track(nodes);
