@@ -156,10 +156,15 @@ export class Cache extends EventEmitter<CacheEvents> {
 
   /** Like `cached`, but also tells how the value was served (status, tier, age). */
   readonly lookup = <T>(key: string, loader: Loader<T>, options?: CallOptions): Promise<Lookup<T>> => {
-    if (this.#closed) return Promise.reject(new CacheClosedError());
-    assertKey(key);
-    if (typeof loader !== 'function') throw new InvalidArgumentError('loader', loader, 'a function');
-    return this.#engine.lookup(key, loader, resolveCallPolicy(this.#options, options));
+    // Bad input rejects like every other failure instead of throwing synchronously.
+    try {
+      if (this.#closed) throw new CacheClosedError();
+      assertKey(key);
+      if (typeof loader !== 'function') throw new InvalidArgumentError('loader', loader, 'a function');
+      return this.#engine.lookup(key, loader, resolveCallPolicy(this.#options, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
 
   /** The fresh value for `key` from either tier, or undefined. Never loads, never takes a lease. */

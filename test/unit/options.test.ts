@@ -45,17 +45,17 @@ describe('options', () => {
 
   it('validates per-call options when the call is made', async () => {
     const cache = new Cache({});
-    await expect(async () => cache.cached('k', () => 1, { ttl: -1 })).rejects.toThrow(/"ttl"/);
+    await expect(cache.cached('k', () => 1, { ttl: -1 })).rejects.toThrow(/"ttl"/);
     await cache.close();
   });
 
   it('rejects keys that are not strings and loaders that are not functions', async () => {
     const cache = createCache();
-    await expect(async () => cache.cached(42 as never, () => 1)).rejects.toMatchObject({
+    await expect(cache.cached(42 as never, () => 1)).rejects.toMatchObject({
       code: 'HERDCACHE_INVALID_ARGUMENT',
       argument: 'key',
     });
-    await expect(async () => cache.cached('k', 'nope' as never)).rejects.toMatchObject({
+    await expect(cache.cached('k', 'nope' as never)).rejects.toMatchObject({
       argument: 'loader',
     });
     await cache.close();
