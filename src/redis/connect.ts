@@ -14,12 +14,15 @@ const OWNED_CONNECTION: RedisOptions = {
   retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1_000),
 };
 
-/** The subscriber only ever sends SUBSCRIBE, which may wait for the connection; ioredis resubscribes. */
+/**
+ * The subscriber only ever sends SUBSCRIBE, which may wait for the connection. RedisBus resubscribes itself
+ * after a reconnect, to know when the subscription is back.
+ */
 const SUBSCRIBER_CONNECTION: RedisOptions = {
   ...OWNED_CONNECTION,
   enableOfflineQueue: true,
   maxRetriesPerRequest: null,
-  autoResubscribe: true,
+  autoResubscribe: false,
 };
 
 export interface RedisParts {

@@ -28,9 +28,21 @@ export class RedisBus implements Bus {
       if (!this.#closed && connectedBefore) onLost('subscriber disconnected');
     });
     this.#subscriber.on('ready', () => {
-      // `ready` after a reconnect comes once ioredis has resubscribed; anything published in between is gone.
-      if (connectedBefore && !this.#closed) onLost('subscriber reconnected');
-      connectedBefore = true;
+      if (!connectedBefore) {
+        connectedBefore = true;
+        return;
+      }
+      if (this.#closed) return;
+      // ioredis announces `ready` before Redis has confirmed the resubscription. Until it has, a value read
+      // from Redis can still be invalidated by a message we will never get: so we resubscribe ourselves
+      // (autoResubscribe is off) and report the gap once it is confirmed, which flushes whatever the local
+      // tier picked up in between. If the connection drops again first, the next `ready` tries again.
+      this.#subscriber.subscribe(this.#channel).then(
+        () => {
+          if (!this.#closed) onLost('subscriber reconnected');
+        },
+        () => {},
+      );
     });
     if (this.#subscriber.status === 'ready') connectedBefore = true;
     await this.#subscriber.subscribe(this.#channel);
@@ -41,9 +53,13 @@ export class RedisBus implements Bus {
     await this.#publisher.publish(this.#channel, message);
   }
 
+  /** The subscription looks dead (heartbeats stopped coming back): cut the connection and let ioredis redial. */
   reconnect(): void {
-    if (this.#closed) return;
-    this.#subscriber.disconnect(true);
+    // A connection that is not ready is already being redialled, and resubscribes when it is.
+    if (this.#closed || this.#subscriber.status !== 'ready') return;
+    // Destroy, not disconnect(true): that ends the socket politely and waits for the peer to close its side,
+    // which a dead peer never does, for ioredis's disconnectTimeout (2 s) before it redials.
+    this.#subscriber.stream.destroy();
   }
 
   async close(): Promise<void> {
