@@ -160,12 +160,21 @@ export async function closeConnection(client: Redis): Promise<void> {
     client.disconnect();
     return;
   }
-  const timer = setTimeout(() => client.disconnect(), 500);
+  const timer = setTimeout(() => cut(client), 500);
   try {
     await client.quit();
   } catch {
-    client.disconnect();
+    cut(client);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * disconnect() alone ends the socket and waits for the peer to close its side, up to ioredis's
+ * disconnectTimeout (2 s): a paused or dead Redis never does, and close() would hang that long.
+ */
+function cut(client: Redis): void {
+  client.disconnect();
+  client.stream?.destroy();
 }
