@@ -167,3 +167,53 @@ export function gatedLoader<T>(value: (key: string) => T) {
   };
   return state;
 }
+
+/**
+ * Keeps back the commands of `redis` that match until `release()`: a network that delays one connection.
+ * `first` resolves with the first command held.
+ */
+export function holdCommands(redis: Redis, match: (command: Command) => boolean) {
+  const original = redis.sendCommand;
+  const held: Command[] = [];
+  let onFirst: (command: Command) => void = () => {};
+  const first = new Promise<Command>((resolve) => {
+    onFirst = resolve;
+  });
+  redis.sendCommand = function (this: Redis, command, stream) {
+    if (!match(command)) return original.call(this, command, stream);
+    held.push(command);
+    onFirst(command);
+    return command.promise;
+  };
+  return {
+    first,
+    release() {
+      redis.sendCommand = original;
+      for (const command of held.splice(0)) redis.sendCommand(command);
+    },
+  };
+}
+
+/** Resolves with the next `localFlush` whose reason matches. */
+export function flushed(cache: Cache, reason: string): Promise<void> {
+  return new Promise((resolve) => {
+    const listener = (event: { reason: string }) => {
+      if (event.reason !== reason) return;
+      cache.off('localFlush', listener);
+      resolve();
+    };
+    cache.on('localFlush', listener);
+  });
+}
+
+/** Resolves when another node's invalidation of `key` reaches this node. */
+export function invalidated(cache: Cache, key: string): Promise<void> {
+  return new Promise((resolve) => {
+    const listener = (event: { keys: readonly string[]; origin: 'local' | 'remote' }) => {
+      if (event.origin !== 'remote' || !event.keys.includes(key)) return;
+      cache.off('invalidate', listener);
+      resolve();
+    };
+    cache.on('invalidate', listener);
+  });
+}
