@@ -1,0 +1,127 @@
+import express from 'express';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cacheResponses } from '../../src/http/index.js';
+import { countdown, gate, Harness, nextLoad, send } from './helpers.js';
+
+let h: Harness;
+beforeEach(() => {
+  h = new Harness();
+});
+afterEach(() => h.close());
+
+describe('coalescing in one process', () => {
+  it('gives each of 20 coalesced requests only its own cookie, and stores nothing', async () => {
+    const cache = await h.cache();
+    const arrived = countdown(20);
+    const release = gate();
+    let calls = 0;
+    const app = express();
+    app.use((_req, _res, next) => {
+      arrived.hit();
+      next();
+    });
+    app.get('/login', cacheResponses(cache), async (req, res) => {
+      calls += 1;
+      if (calls === 1) await release.promise;
+      res.cookie('id', req.get('x-id')).send('welcome');
+    });
+    const url = `${await h.serve(app)}/login`;
+
+    const pending = Array.from({ length: 20 }, (_, i) => send(url, { headers: { 'x-id': `user${i}` } }));
+    // The cache middleware joins the lookup synchronously, so every request now waits on the first one.
+    await arrived.reached;
+    release.open();
+    const replies = await Promise.all(pending);
+
+    replies.forEach((reply, i) => {
+      expect(reply.headers['set-cookie']).toEqual([`id=user${i}; Path=/`]);
+      expect(reply.headers['x-cache']).toBe('MISS');
+    });
+    expect(calls).toBe(20);
+    const later = await send(url, { headers: { 'x-id': 'later' } });
+    expect(later.headers['set-cookie']).toEqual(['id=later; Path=/']);
+    expect(calls).toBe(21);
+  });
+
+  it('releases the waiters of an uncacheable response to run the route side by side (hit-for-miss)', async () => {
+    const cache = await h.cache();
+    const arrived = countdown(10);
+    const release = gate();
+    const waitersInside = countdown(9);
+    let calls = 0;
+    const app = express();
+    app.use((_req, _res, next) => {
+      arrived.hit();
+      next();
+    });
+    app.get('/mine', cacheResponses(cache), async (_req, res) => {
+      calls += 1;
+      if (calls === 1) await release.promise;
+      else {
+        // Only reached if all nine waiters are inside the route at once: none queues behind another.
+        waitersInside.hit();
+        await waitersInside.reached;
+      }
+      res.set('Cache-Control', 'private').send('yours');
+    });
+    const url = `${await h.serve(app)}/mine`;
+
+    const pending = Array.from({ length: 10 }, () => send(url));
+    await arrived.reached;
+    release.open();
+    const replies = await Promise.all(pending);
+    expect(replies.map((reply) => reply.headers['x-cache'])).toEqual(Array(10).fill('MISS'));
+    expect(calls).toBe(10);
+  }, 10_000);
+
+  it('lets later misses of an uncacheable key run at once instead of waiting for a running one', async () => {
+    const cache = await h.cache();
+    let concurrent: ReturnType<typeof countdown> | undefined;
+    let calls = 0;
+    const app = express();
+    app.get('/mine', cacheResponses(cache, { hitForMiss: 60_000 }), async (_req, res) => {
+      calls += 1;
+      if (concurrent) {
+        concurrent.hit();
+        await concurrent.reached;
+      }
+      res.set('Cache-Control', 'no-store').send('yours');
+    });
+    const url = `${await h.serve(app)}/mine`;
+    const marked = nextLoad(cache);
+    await send(url);
+    await marked;
+
+    // Both must be inside the route together: a coalesced second request would wait for the first forever.
+    concurrent = countdown(2);
+    const replies = await Promise.all([send(url), send(url)]);
+    expect(replies.map((reply) => reply.text)).toEqual(['yours', 'yours']);
+    expect(calls).toBe(3);
+  }, 10_000);
+
+  it('coalesces again once a hit-for-miss window is off (hitForMiss: 0)', async () => {
+    const cache = await h.cache();
+    const arrived = countdown(5);
+    const release = gate();
+    let calls = 0;
+    const app = express();
+    app.use((_req, _res, next) => {
+      arrived.hit();
+      next();
+    });
+    app.get('/mine', cacheResponses(cache, { hitForMiss: 0 }), async (_req, res) => {
+      calls += 1;
+      if (calls === 1) await release.promise;
+      res.set('Cache-Control', 'private').send('yours');
+    });
+    const url = `${await h.serve(app)}/mine`;
+    const pending = Array.from({ length: 5 }, () => send(url));
+    await arrived.reached;
+    release.open();
+    await Promise.all(pending);
+    expect(calls).toBe(5);
+    // Nothing was stored, not even a marker: the next miss leads again.
+    await send(url);
+    expect(calls).toBe(6);
+  });
+});
