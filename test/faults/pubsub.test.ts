@@ -48,7 +48,7 @@ describe('lost pub/sub messages', () => {
     expect((await a.cache.lookup('k', () => 'unused')).tier).toBe('local');
 
     const reconnected = flushed(a.cache, 'subscriber reconnected');
-    expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(2);
+    expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(2);
     // Published while A has no subscription: A never receives it.
     await b.cache.invalidate('k');
     expect(await b.cache.cached('k', () => 'v2')).toBe('v2');
@@ -69,7 +69,7 @@ describe('lost pub/sub messages', () => {
 
     // The network delays A's SUBSCRIBE after the reconnect.
     const subscribe = holdCommands(a.subscriber, (command) => command.name === 'subscribe');
-    await admin.client('KILL', 'TYPE', 'pubsub');
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
     const held = await subscribe.first;
     // ioredis announces `ready` on the next tick, after it has sent (here: queued) the SUBSCRIBE.
     await new Promise((resolve) => setImmediate(resolve));

@@ -148,19 +148,23 @@ export function events(cache: Cache, name: keyof CacheEvents, count = 1): Promis
   });
 }
 
-/** A loader whose calls wait until `open()`; counts its calls. */
+/** A loader whose calls wait until `open()`; counts its calls; `started` resolves on the first call. */
 export function gatedLoader<T>(value: (key: string) => T) {
   let open: () => void = () => {};
   const gate = new Promise<void>((resolve) => {
     open = resolve;
   });
+  let onStart: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    onStart = resolve;
+  });
   const state = {
     calls: 0,
-    started: [] as string[],
+    started,
     open,
     load: async ({ key }: { key: string }) => {
       state.calls += 1;
-      state.started.push(key);
+      onStart();
       await gate;
       return value(key);
     },
