@@ -13,7 +13,7 @@ import {
   resolveResponseOptions,
 } from './options.js';
 import { replay, type XCacheStatus } from './replay.js';
-import { claimDetached, revalidate } from './revalidate.js';
+import { claimDetached, type Peer, peerOf, revalidate } from './revalidate.js';
 import { judge, type Verdict } from './storability.js';
 import {
   isStoredResponse,
@@ -180,12 +180,13 @@ class ResponseCache {
 
   async #get(req: Request, res: Response, next: NextFunction, scope: Scope): Promise<void> {
     let key = scope.base;
+    const peer = peerOf(req.socket);
     // The base entry is the first variant stored for the URL; its Vary names the headers other variants
     // are keyed on. So at most two lookups: the base, then this request's variant.
     for (;;) {
       const lead = new Lead(
         (context) => this.#produce(req, res, next, scope, key, context),
-        (context) => this.#revalidate(req, scope, key, context),
+        (context) => this.#revalidate(req, peer, scope, key, context),
       );
       let found: Lookup<unknown>;
       try {
@@ -286,6 +287,7 @@ class ResponseCache {
   /** A background refresh of an entry this request was already answered from. */
   #revalidate(
     req: Request,
+    peer: Peer,
     scope: Scope,
     key: string,
     context: LoaderContext<unknown>,
@@ -294,6 +296,7 @@ class ResponseCache {
     if (!isStoredResponse(context.stale)) return Promise.resolve(undefined);
     return revalidate({
       original: req,
+      peer,
       owner: this.#owner,
       key,
       timeout: this.#options.revalidationTimeout,

@@ -49,14 +49,24 @@ const DROPPED = new Set([
 
 const PEER_FIELDS = ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort', 'encrypted'];
 
-/** A socket that swallows the response and reports the original peer, so `req.ip` and `req.secure` hold. */
+/** The connection facts Express derives `req.ip`, `req.protocol` and `req.secure` from. */
+export type Peer = Readonly<Record<string, unknown>>;
+
+/**
+ * Read while the request is live: a background run starts after its client may have gone, and a closed
+ * socket no longer knows its addresses.
+ */
+export function peerOf(socket: Socket | undefined): Peer {
+  const fields = socket as unknown as Record<string, unknown> | undefined;
+  return Object.fromEntries(PEER_FIELDS.map((field) => [field, fields?.[field]]));
+}
+
+/** A socket that swallows the response and reports the original peer. */
 class DetachedSocket extends Duplex {
-  constructor(peer: Socket | undefined) {
+  constructor(peer: Peer) {
     // Writes are dropped at once, so there is never back-pressure to wait on.
     super({ writableHighWaterMark: 2 ** 30 });
-    for (const field of PEER_FIELDS) {
-      Object.defineProperty(this, field, { value: (peer as unknown as Record<string, unknown>)?.[field] });
-    }
+    for (const field of PEER_FIELDS) Object.defineProperty(this, field, { value: peer[field] });
   }
   override _read(): void {}
   override _write(_chunk: unknown, _encoding: BufferEncoding, callback: () => void): void {
@@ -105,6 +115,7 @@ function copyHeaders(headers: IncomingHttpHeaders): { headers: IncomingHttpHeade
 
 export interface RevalidateOptions<T> {
   readonly original: Request;
+  readonly peer: Peer;
   readonly owner: symbol;
   readonly key: string;
   readonly timeout: number;
@@ -120,7 +131,7 @@ export function revalidate<T>(options: RevalidateOptions<T>): Promise<T> {
   if (app === undefined) {
     return Promise.reject(new RevalidationError(key, 'the request did not come through an Express app'));
   }
-  const socket = new DetachedSocket(original.socket);
+  const socket = new DetachedSocket(options.peer);
   const req = new IncomingMessage(socket as unknown as Socket);
   const { headers, raw } = copyHeaders(original.headers);
   req.method = 'GET';

@@ -17,7 +17,7 @@ async function route(handler: RequestHandler, options: Parameters<typeof cacheRe
   app.get(
     '/r',
     cacheResponses(cache, options),
-    (req, res, next) => {
+    (_req, _res, next) => {
       calls += 1;
       next();
     },
@@ -83,7 +83,8 @@ describe('what is stored', () => {
 
   it('lets requests with Authorization or Cookie bypass the cache', async () => {
     const r = await route((_req, res) => void res.send('secret'));
-    for (const headers of [{ authorization: 'Bearer a' }, { cookie: 'session=a' }]) {
+    const credentials: Record<string, string>[] = [{ authorization: 'Bearer a' }, { cookie: 'session=a' }];
+    for (const headers of credentials) {
       const first = await send(r.url, { headers });
       const second = await send(r.url, { headers });
       expect([first.headers['x-cache'], second.headers['x-cache']]).toEqual(['BYPASS', 'BYPASS']);
