@@ -25,13 +25,14 @@ import {
 } from './lib/report.js';
 import { interleavedRounds, type RoundsResult } from './lib/rounds.js';
 
-const FLAGS = {
+/** Flags and defaults (the suite runs the defaults). */
+export const HIT_PATH_FLAGS = {
   rounds: { default: 7, help: 'interleaved rounds per contender (the median is reported)' },
   'round-ms': { default: 1000, help: 'length of one round in ms' },
   concurrency: { default: 16, help: 'concurrent callers for the shared-tier comparison' },
 } as const;
 
-export type HitPathFlags = Flags<keyof typeof FLAGS>;
+export type HitPathFlags = Flags<keyof typeof HIT_PATH_FLAGS>;
 
 export const LOCAL_HIT_TARGET = 0.8;
 
@@ -149,7 +150,7 @@ export async function runHitPath(flags: HitPathFlags, redisUrl: string): Promise
 }
 
 async function main(): Promise<void> {
-  const flags = parseFlags('hit-path', FLAGS);
+  const flags = parseFlags('hit-path', HIT_PATH_FLAGS);
   const report = await withRedis((redis) => runHitPath(flags, redis.url));
   const file = writeRecords(report, newRunId(), machine());
   if (flags.report) writeReadmeSection(report);

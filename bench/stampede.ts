@@ -33,7 +33,8 @@ import type {
   ToStampedeWorker,
 } from './workers/stampede-protocol.js';
 
-const FLAGS = {
+/** Flags and defaults (the suite runs the defaults). */
+export const STAMPEDE_FLAGS = {
   processes: { default: 4, help: 'worker processes (the fleet)' },
   callers: { default: 50, help: 'concurrent callers per process' },
   keys: { default: 0, help: 'key count; 0 runs both 1 hot key and 1,000 Zipf keys' },
@@ -43,7 +44,7 @@ const FLAGS = {
   'loader-ms': { default: 100, help: 'loader duration in ms' },
 } as const;
 
-export type StampedeFlags = Flags<keyof typeof FLAGS>;
+export type StampedeFlags = Flags<keyof typeof STAMPEDE_FLAGS>;
 
 /** Ideal is 1 (or just under: a value is reloaded every ttl + load time). */
 export const CALLS_PER_WINDOW_TARGET = 1.05;
@@ -415,7 +416,7 @@ export async function runStampede(flags: StampedeFlags, redisUrl: string): Promi
 }
 
 async function main(): Promise<void> {
-  const flags = parseFlags('stampede', FLAGS);
+  const flags = parseFlags('stampede', STAMPEDE_FLAGS);
   const report = await withRedis((redis) => runStampede(flags, redis.url));
   const file = writeRecords(report, newRunId(), machine());
   if (flags.report) writeReadmeSection(report);

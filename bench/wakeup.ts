@@ -23,14 +23,15 @@ import { median, percentileOf } from './lib/stats.js';
 import { startWorkers, stopAll } from './lib/workers.js';
 import type { FromWakeupWorker, ToWakeupWorker, WakeMode } from './workers/wakeup-protocol.js';
 
-const FLAGS = {
+/** Flags and defaults (the suite runs the defaults). */
+export const WAKEUP_FLAGS = {
   processes: { default: 4, help: 'processes: 1 leader + the rest followers' },
   callers: { default: 4, help: 'waiting callers per follower process' },
   rounds: { default: 40, help: 'rounds per mode (one fresh key each)' },
   'loader-ms': { default: 100, help: 'loader duration in ms' },
 } as const;
 
-export type WakeupFlags = Flags<keyof typeof FLAGS>;
+export type WakeupFlags = Flags<keyof typeof WAKEUP_FLAGS>;
 
 export const WAKEUP_P50_TARGET_MS = 5;
 const WORKER = new URL('./workers/wakeup-worker.ts', import.meta.url);
@@ -158,7 +159,7 @@ export async function runWakeup(flags: WakeupFlags, redisUrl: string): Promise<S
 }
 
 async function main(): Promise<void> {
-  const flags = parseFlags('wakeup', FLAGS);
+  const flags = parseFlags('wakeup', WAKEUP_FLAGS);
   const report = await withRedis((redis) => runWakeup(flags, redis.url));
   const file = writeRecords(report, newRunId(), machine());
   if (flags.report) writeReadmeSection(report);
