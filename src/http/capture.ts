@@ -88,6 +88,9 @@ export function captureResponse(res: ServerResponse, options: CaptureOptions): P
     }
     const reasonPhrase = typeof second === 'string' ? second : undefined;
     applyHeaderArgument(this, reasonPhrase === undefined ? second : third);
+    const sent = reasonPhrase === undefined ? [code] : [code, reasonPhrase];
+    // Recorded only once Node accepted them: a rejected status must not label the error page that follows.
+    const result = writeHead.apply(this, sent as Parameters<typeof writeHead>);
     status = code;
     headers = this.getHeaders();
     const length = Number(headers['content-length']);
@@ -96,8 +99,7 @@ export function captureResponse(res: ServerResponse, options: CaptureOptions): P
         ? 'body larger than maxBodySize'
         : options.onHeaders(code, headers);
     if (reason !== undefined) stop(reason);
-    const sent = reasonPhrase === undefined ? [code] : [code, reasonPhrase];
-    return writeHead.apply(this, sent as Parameters<typeof writeHead>);
+    return result;
   } as typeof res.writeHead;
 
   const write = res.write;

@@ -33,6 +33,13 @@ type CachePort = Pick<Cache, 'lookup' | 'get' | 'invalidateTag'>;
 // Stripped before the route runs for the cache, so it produces the whole 200 every request can share.
 const CONDITIONAL = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
 
+/**
+ * Requests a cacheResponses instance is already serving from the cache. A second instance further down the
+ * chain (a global one and a route-level one) must let them through: its lookup of the same key would wait
+ * for the very response the first instance is waiting on.
+ */
+const taken = new WeakSet<Request>();
+
 const STATUS_OF: Record<Lookup<unknown>['status'], XCacheStatus> = {
   hit: 'HIT',
   stale: 'STALE',
@@ -138,9 +145,14 @@ class ResponseCache {
   #route(req: Request, res: Response, next: NextFunction): void {
     const method = req.method;
     if (method === 'GET' || method === 'HEAD') {
+      if (taken.has(req)) {
+        next();
+        return;
+      }
       const scope = this.#scope(req);
       if (scope === undefined) this.#bypass(res, next);
       else {
+        taken.add(req);
         const served =
           method === 'GET' ? this.#get(req, res, next, scope) : this.#head(req, res, next, scope);
         served.catch(next);

@@ -15,6 +15,18 @@ const NOT_MODIFIED_FIELDS = new Set([
   'vary',
 ]);
 
+// The local tier hands back the same object on every hit: decode each body once.
+const bodies = new WeakMap<StoredResponse, Buffer>();
+
+function bodyOf(stored: StoredResponse): Buffer {
+  let body = bodies.get(stored);
+  if (body === undefined) {
+    body = Buffer.from(stored.body, 'base64');
+    bodies.set(stored, body);
+  }
+  return body;
+}
+
 const opaqueTag = (tag: string) => (tag.startsWith('W/') ? tag.slice(2) : tag);
 
 /** `If-None-Match` uses the weak comparison (RFC 9110 13.1.2). */
@@ -53,7 +65,7 @@ export function replay(
     return;
   }
   res.statusCode = stored.status;
-  const body = Buffer.from(stored.body, 'base64');
+  const body = bodyOf(stored);
   if (stored.status !== 204) res.setHeader('Content-Length', body.length);
   if (req.method === 'HEAD' || stored.status === 204) res.end();
   else res.end(body);

@@ -23,9 +23,10 @@ const detached = new WeakMap<IncomingMessage, { readonly owner: symbol; start: S
 export function claimDetached(req: IncomingMessage, owner: symbol): Starter | 'foreign' | undefined {
   const entry = detached.get(req);
   if (entry === undefined) return undefined;
-  const start = entry.owner === owner ? entry.start : undefined;
+  if (entry.owner !== owner || entry.start === undefined) return 'foreign';
+  const start = entry.start;
   entry.start = undefined;
-  return start ?? 'foreign';
+  return start;
 }
 
 // Framing, connection-scoped and conditional fields: the copy asks for the whole current representation.

@@ -82,11 +82,23 @@ export function countdown(count: number): { hit(): void; readonly reached: Promi
 }
 
 /**
- * Resolves after the next load finishes in `cache` (stored or not). A client can read the whole response
- * before the leader's write reaches Redis, so a test waits for this before expecting a hit.
+ * Resolves after the next load finishes in `cache` (stored or not), rejects if it fails instead. A client can
+ * read the whole response before the leader's write reaches Redis, so a test waits for this before
+ * expecting a hit.
  */
 export function nextLoad(cache: Cache): Promise<{ key: string; stored: boolean; background: boolean }> {
-  return new Promise((resolve) => cache.once('load', resolve));
+  return new Promise((resolve, reject) => {
+    const onLoad = (event: { key: string; stored: boolean; background: boolean }) => {
+      cache.off('loadError', onError);
+      resolve(event);
+    };
+    const onError = ({ error }: { error: unknown }) => {
+      cache.off('load', onLoad);
+      reject(error);
+    };
+    cache.once('load', onLoad);
+    cache.once('loadError', onError);
+  });
 }
 
 export function uniquePrefix(): string {

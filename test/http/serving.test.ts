@@ -192,4 +192,43 @@ describe('serving from the cache', () => {
     expect((await send(`${base}/sorted?a=1&b=2&c`)).headers['x-cache']).toBe('MISS');
     expect(calls).toBe(4);
   });
+
+  it('captures headers passed to writeHead, in object and array form', async () => {
+    const cache = await h.cache();
+    const app = express();
+    app.get('/object', cacheResponses(cache), (_req, res) => {
+      res.writeHead(200, 'Fine', { 'Content-Type': 'text/plain', 'X-Shape': 'object' });
+      res.end('from an object');
+    });
+    app.get('/pairs', cacheResponses(cache), (_req, res) => {
+      res.writeHead(200, [
+        ['Content-Type', 'text/plain'],
+        ['Link', '</a>; rel=preload'],
+        ['Link', '</b>; rel=preload'],
+      ]);
+      res.end('from pairs');
+    });
+    const { base, settled } = await serve(app, cache);
+    await settled('/object');
+    await settled('/pairs');
+    const object = await send(`${base}/object`);
+    expect([object.headers['x-cache'], object.headers['x-shape'], object.text]).toEqual([
+      'HIT',
+      'object',
+      'from an object',
+    ]);
+    const pairs = await send(`${base}/pairs`);
+    expect(pairs.headers['x-cache']).toBe('HIT');
+    expect(pairs.headers.link).toBe('</a>; rel=preload, </b>; rel=preload');
+  });
+
+  it('lets a Range request bypass the cache', async () => {
+    const cache = await h.cache();
+    const app = express();
+    app.get('/file', cacheResponses(cache), (_req, res) => void res.send('0123456789'));
+    const { base, settled } = await serve(app, cache);
+    await settled('/file');
+    const ranged = await send(`${base}/file`, { headers: { range: 'bytes=0-3' } });
+    expect(ranged.headers['x-cache']).toBe('BYPASS');
+  });
 });
