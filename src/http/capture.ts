@@ -6,6 +6,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
  * requests waiting on an uncacheable response are released when its headers go out, not when it ends.
  */
 
+/** How a tapped response ended. */
 export type Capture =
   | {
       readonly kind: 'complete';
@@ -19,6 +20,7 @@ export type Capture =
   /** The connection closed before the response finished. */
   | { readonly kind: 'aborted' };
 
+/** Limits and the storability check of one capture. */
 export interface CaptureOptions {
   /** Bytes of body kept at most; past it the copy is dropped. */
   readonly limit: number;
@@ -51,6 +53,7 @@ function applyHeaderArgument(res: ServerResponse, headers: unknown): void {
   }
 }
 
+/** Taps `res`; resolves once it is known whether the response can be kept (or that it was aborted). */
 export function captureResponse(res: ServerResponse, options: CaptureOptions): Promise<Capture> {
   let chunks: Buffer[] = [];
   let size = 0;

@@ -7,6 +7,7 @@ import { pathTag } from './key.js';
  * reaches every query, user and `Vary` variant of the path on every node.
  */
 
+/** The methods whose success invalidates (RFC 9110 9.2.1: everything but the safe ones we know). */
 export const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Tags of the paths the response touched: its own, and same-host `Location` / `Content-Location`. */

@@ -19,6 +19,7 @@ export interface Target {
   readonly query: string | null;
 }
 
+/** The target of a request, with the query sorted when `sortQuery` asks for it. */
 export function targetOf(req: Request, sortQuery: boolean): Target {
   const url = req.originalUrl ?? req.url ?? '/';
   const mark = url.indexOf('?');

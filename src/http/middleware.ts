@@ -196,13 +196,14 @@ class ResponseCache {
     // The base entry is the first variant stored for the URL; its Vary names the headers other variants
     // are keyed on. So at most two lookups: the base, then this request's variant.
     for (;;) {
+      const current = key;
       const lead = new Lead(
-        (context) => this.#produce(req, res, next, scope, key, context),
-        (context) => this.#revalidate(req, peer, scope, key, context),
+        (context) => this.#produce(req, res, next, scope, current, context),
+        (context) => this.#revalidate(req, peer, scope, current, context),
       );
       let found: Lookup<unknown>;
       try {
-        found = await this.#cache.lookup(key, lead.loader);
+        found = await this.#cache.lookup(current, lead.loader);
       } catch {
         // Redis trouble, a failed or aborted leader elsewhere, a closed cache: the route still answers.
         if (lead.answer()) this.#bypass(res, next, 'MISS');
@@ -212,7 +213,7 @@ class ResponseCache {
       const value = found.value;
       if (!isStoredResponse(value)) return this.#bypass(res, next, 'MISS');
       if (matchesVary(value, req.headers)) return replay(req, res, value, STATUS_OF[found.status], found.age);
-      if (key !== scope.base || value.vary.length === 0) return this.#bypass(res, next, 'MISS');
+      if (current !== scope.base || value.vary.length === 0) return this.#bypass(res, next, 'MISS');
       key = variantKey(scope.base, value.vary, req.headers);
     }
   }
@@ -252,15 +253,21 @@ class ResponseCache {
     const captured = captureResponse(res, {
       limit: this.#options.maxBodySize,
       onHeaders: (status, headers) => {
-        verdict = judge({
-          status,
-          headers,
-          url: scope.target.query === null ? scope.target.path : `${scope.target.path}?${scope.target.query}`,
-          host: scope.target.host,
-          shared: scope.shared,
-          statuses: this.#options.statuses,
-          ttl: this.#options.ttl,
-        });
+        try {
+          verdict = judge({
+            status,
+            headers,
+            url:
+              scope.target.query === null ? scope.target.path : `${scope.target.path}?${scope.target.query}`,
+            host: scope.target.host,
+            shared: scope.shared,
+            statuses: this.#options.statuses,
+            ttl: this.#options.ttl,
+          });
+        } catch (error) {
+          // This runs inside the route's own res.send(): a header the judge chokes on must not break it.
+          verdict = { store: false, reason: `headers could not be judged: ${(error as Error).message}` };
+        }
         return verdict.store ? undefined : verdict.reason;
       },
     });
@@ -287,7 +294,10 @@ class ResponseCache {
     });
   }
 
-  /** Hit-for-miss: a short-lived marker sends the requests waiting now, and those of the next moments, to the route. */
+  /**
+   * Hit-for-miss: a short-lived marker sends the requests waiting now, and those of the next few moments,
+   * straight to the route instead of queueing them behind one another.
+   */
   #passMarker(context: LoaderContext<unknown>, scope: Scope): PassMarker | undefined {
     const ttl = this.#options.hitForMiss;
     // Undefined is never stored: waiters are released and the next miss coalesces again.
@@ -329,6 +339,10 @@ class ResponseCache {
  * `Vary: *`, a status outside `statuses`, a body over `maxBodySize`, or an event stream are never stored.
  * A successful POST, PUT, PATCH or DELETE invalidates the cached responses of its path on every node.
  * Responses carry `X-Cache` (`HIT`, `STALE`, `MISS`, `BYPASS`) and, from the cache, `Age`.
+ *
+ * A request's own `Cache-Control` is ignored except `no-store` (the request bypasses): letting clients force
+ * a reload with `no-cache` would let any client defeat the stampede protection. Requests with `Range` or a
+ * body also bypass, as input the key does not cover.
  *
  * @example
  * app.get('/products/:id', cacheResponses(cache, { ttl: 10_000 }), handler);

@@ -114,6 +114,7 @@ function copyHeaders(headers: IncomingHttpHeaders): { headers: IncomingHttpHeade
   return { headers: copy, raw };
 }
 
+/** One background revalidation: whose request to copy, who owns it, how long it may take. */
 export interface RevalidateOptions<T> {
   readonly original: Request;
   readonly peer: Peer;

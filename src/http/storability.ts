@@ -16,10 +16,12 @@ export interface Freshness {
   readonly staleIfError?: number;
 }
 
+/** Store, with this freshness and these Vary fields; or do not, for this reason. */
 export type Verdict =
   | { readonly store: true; readonly freshness: Freshness; readonly vary: readonly string[] }
   | { readonly store: false; readonly reason: string };
 
+/** A response about to be sent, with what the judgement depends on. */
 export interface Judged {
   readonly status: number;
   readonly headers: OutgoingHttpHeaders;
@@ -56,6 +58,7 @@ function seconds(value: string | true | undefined): number {
   return Number.isFinite(n) && n > 0 ? n : 0;
 }
 
+/** Judges a response from its status and headers alone, as they go out, so waiters can be released early. */
 export function judge(input: Judged): Verdict {
   const headers = flat(input.headers);
   if (!input.statuses.has(input.status)) return { store: false, reason: `status ${input.status}` };

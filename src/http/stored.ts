@@ -9,6 +9,7 @@ import { varyValues } from './key.js';
 
 const FORMAT = 'herdcache:http:1';
 
+/** A stored header value: one line, or several for fields that repeat. */
 export type HeaderValue = string | readonly string[];
 
 /** A captured response, replayable to any request whose `Vary` headers match. */
@@ -35,6 +36,7 @@ export interface PassMarker {
   readonly pass: true;
 }
 
+/** The hit-for-miss value; a request that finds anything but a stored response runs the route itself. */
 export const PASS: PassMarker = Object.freeze({ format: FORMAT, pass: true });
 
 // Hop-by-hop fields describe one connection, not the resource; ours are recomputed on every replay.
@@ -124,11 +126,10 @@ export function storeResponse(finished: Finished): StoredResponse {
     if (name in finished.before && sameValue(finished.before[name], value)) continue;
     headers.push([name, Array.isArray(value) ? value.map(String) : String(value)]);
   }
-  let etag = headers.find(([name]) => name === 'etag')?.[1];
-  if (typeof etag !== 'string') {
-    etag = strongEtag(finished.body);
-    headers.push(['etag', etag]);
-  }
+  // The validator the producing client saw, even if middleware in front set it; else a strong one.
+  const sent = finished.headers.etag;
+  const etag = typeof sent === 'string' ? sent : strongEtag(finished.body);
+  if (!headers.some(([name]) => name === 'etag')) headers.push(['etag', etag]);
   const age = Number.parseInt(String(finished.headers.age ?? '0'), 10);
   return {
     format: FORMAT,
