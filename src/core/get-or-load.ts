@@ -1,33 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { CacheError, DecodeError, EncodeError, LoadTimeoutError, RemoteLoadError } from '../errors.js';
-import type { CacheEvents } from '../events.js';
-import { applyAdaptivePolicy, type CallPolicy, type ResolvedOptions } from '../options.js';
-import type {
-  Codec,
-  Entry,
-  EntryPolicy,
-  Loader,
-  LocalTier,
-  Lookup,
-  SharedRead,
-  SharedTier,
-} from '../types.js';
+import { DecodeError, RemoteLoadError } from '../errors.js';
+import type { CallPolicy } from '../options.js';
+import type { Entry, Loader, Lookup, SharedRead } from '../types.js';
 import { CoarseClock } from './clock.js';
-import { readEnvelope, writeEnvelope } from './envelope.js';
-import { encodeMessage, parseMessage } from './messages.js';
-import {
-  canServeOnError,
-  canServeWhileRevalidating,
-  isFresh,
-  retention,
-  shouldRefreshEarly,
-  timeline,
-  voidedByTag,
-} from './policy.js';
+import { Leader } from './leader.js';
+import { parseMessage } from './messages.js';
+import { decodeEntry, type NodeState, newToken, served, voidedLocally } from './node.js';
+import { canServeOnError, canServeWhileRevalidating, isFresh, shouldRefreshEarly } from './policy.js';
 import { SingleFlight } from './singleflight.js';
-import type { ArmedWait, Waiters } from './waiters.js';
-
-type Emit = <E extends keyof CacheEvents>(event: E, ...args: CacheEvents[E]) => void;
+import type { ArmedWait } from './waiters.js';
 
 /** Returned by `freshLocalValue` when the fast path does not apply. */
 export const NOT_FRESH: unique symbol = Symbol('herdcache.notFresh');
@@ -35,48 +15,11 @@ export const NOT_FRESH: unique symbol = Symbol('herdcache.notFresh');
 // -ln(u) > 20 has probability e^-20 (about 2e-9): further from expiry than this, XFetch never fires.
 const XFETCH_HORIZON = 20;
 
-/** What the get-or-load flow needs from the node it runs on. */
-export interface NodeState {
-  readonly id: string;
-  readonly options: ResolvedOptions;
-  readonly codec: Codec;
-  readonly local: LocalTier;
-  /** Redis behind deadlines and the breaker, or the in-process lease table without Redis. */
-  readonly shared: SharedTier;
-  /** The in-process lease table used while Redis is unreachable. */
-  readonly fallback: SharedTier;
-  readonly waiters: Waiters;
-  /** Latest known invalidation time per tag. */
-  readonly tagTimes: Map<string, number>;
-  /** Bumped on every invalidation this node learns of: a read that started before must not fill the local tier. */
-  epoch(): number;
-  /** Size of an entry for the local tier's size bound. */
-  sizeOf(key: string, encoded: string): number;
-  readonly emit: Emit;
-  /** Counts a fresh local hit; emits `hit` only when someone listens (it runs on every hit). */
-  readonly localHit: (key: string, age: number) => void;
-  /** Aborted by close(); every loader's signal follows it. */
-  readonly closing: AbortSignal;
-}
-
 /** What to do when another node holds the lease. */
 type Mode = { background: false } | { background: true; refreshOf?: string };
 
 // Woken followers re-check slightly after the lease should have expired, not exactly at it.
 const LEASE_EXPIRY_MARGIN = 25;
-
-function token(): string {
-  return randomBytes(12).toString('base64url');
-}
-
-function served<T>(
-  entry: Entry,
-  status: Lookup<T>['status'],
-  tier: Lookup<T>['tier'],
-  now: number,
-): Lookup<T> {
-  return { value: entry.value as T, status, tier, age: Math.max(0, now - entry.createdAt) };
-}
 
 /**
  * The get-or-load state machine: local tier, per-process single-flight, one shared-tier round trip that
@@ -87,18 +30,11 @@ export class GetOrLoad {
   readonly #node: NodeState;
   readonly #flights = new SingleFlight<Lookup<unknown>>();
   readonly #clock = new CoarseClock();
-  /** Controllers of the loaders running now, aborted together on close (one listener, not one per load). */
-  readonly #running = new Set<AbortController>();
+  readonly #leader: Leader;
 
   constructor(node: NodeState) {
     this.#node = node;
-    node.closing.addEventListener(
-      'abort',
-      () => {
-        for (const controller of this.#running) controller.abort(node.closing.reason);
-      },
-      { once: true },
-    );
+    this.#leader = new Leader(node);
   }
 
   /** Number of keys being resolved in this process right now. */
@@ -112,15 +48,11 @@ export class GetOrLoad {
     const entry = node.local.get(key);
     if (entry === undefined) return undefined;
     if (node.shared.distributed && now - entry.createdAt > node.options.maxLocalAge) return undefined;
-    if (entry.tags.length > 0 && this.#voided(entry)) {
+    if (entry.tags.length > 0 && voidedLocally(node, entry)) {
       node.local.delete(key);
       return undefined;
     }
     return entry;
-  }
-
-  #voided(entry: Entry): boolean {
-    return entry.tags.some((tag) => voidedByTag(entry, this.#node.tagTimes.get(tag)));
   }
 
   /**
@@ -201,7 +133,7 @@ export class GetOrLoad {
     let refreshOf = mode.background ? mode.refreshOf : undefined;
     try {
       for (;;) {
-        const leaseToken = token();
+        const leaseToken = newToken();
         const epoch = node.epoch();
         let read: SharedRead;
         try {
@@ -230,7 +162,7 @@ export class GetOrLoad {
             node.emit('hit', { key, tier: 'shared', age: now - stored.createdAt });
             return served(stored, 'hit', 'shared', now);
           case 'leader': {
-            const leading = this.#lead(key, leaseToken, loader, policy, stale, node.shared, {
+            const leading = this.#leader.lead(key, leaseToken, loader, policy, stale, node.shared, {
               background: mode.background,
               scheduleFrom: refreshOf !== undefined && mode.background ? stale?.freshUntil : undefined,
             });
@@ -303,7 +235,7 @@ export class GetOrLoad {
     switch (wake.kind) {
       case 'loaded': {
         if (wake.raw === undefined) return undefined;
-        const entry = await this.#decode(key, wake.raw);
+        const entry = await decodeEntry(this.#node, key, wake.raw);
         if (entry === undefined) return undefined;
         this.#fill(key, entry, wake.raw, epoch);
         return served(entry, 'miss', 'shared', now);
@@ -332,7 +264,7 @@ export class GetOrLoad {
     const fallback = this.#node.fallback;
     const now = Date.now();
     if (local !== undefined && isFresh(local, now)) return served(local, 'hit', 'local', now);
-    const leaseToken = token();
+    const leaseToken = newToken();
     const revalidate = local !== undefined && canServeWhileRevalidating(local, now);
     const read = await fallback.acquire(key, {
       now,
@@ -343,11 +275,11 @@ export class GetOrLoad {
     if (local !== undefined && revalidate) {
       const leading =
         read.role === 'leader'
-          ? this.#lead(key, leaseToken, loader, policy, local, fallback, { background: true })
+          ? this.#leader.lead(key, leaseToken, loader, policy, local, fallback, { background: true })
           : undefined;
       return this.#serveWhileLoading(key, local, leading, 'local', now);
     }
-    return this.#lead(key, leaseToken, loader, policy, local, fallback, { background: false });
+    return this.#leader.lead(key, leaseToken, loader, policy, local, fallback, { background: false });
   }
 
   /** Answers with a value inside stale-while-revalidate while `loading` (if any) goes on in the background. */
@@ -364,222 +296,9 @@ export class GetOrLoad {
     return served(stale, 'stale', tier, now);
   }
 
-  /** Leader: run the loader under deadlines, then store through a lease-checked commit. */
-  async #lead<T>(
-    key: string,
-    leaseToken: string,
-    loader: Loader<T>,
-    policy: CallPolicy,
-    stale: Entry | undefined,
-    tier: SharedTier,
-    { background, scheduleFrom }: { background: boolean; scheduleFrom?: number | undefined },
-  ): Promise<Lookup<unknown>> {
-    const node = this.#node;
-    const controller = new AbortController();
-    this.#running.add(controller);
-    let adaptive: EntryPolicy = {};
-    const context = {
-      key,
-      signal: controller.signal,
-      stale: stale?.value as T | undefined,
-      hasStale: stale !== undefined,
-      setPolicy(policy: EntryPolicy) {
-        adaptive = { ...adaptive, ...policy };
-      },
-    };
-    const renewal = tier.distributed ? this.#keepLease(key, leaseToken, tier) : undefined;
-    const startedAt = Date.now();
-    const done = () => {
-      clearInterval(renewal);
-      this.#running.delete(controller);
-    };
-
-    const load = (async (): Promise<Lookup<unknown>> => {
-      let value: T;
-      try {
-        value = await runWithDeadline(key, () => loader(context), policy.hardTimeout, controller);
-      } catch (error) {
-        done();
-        return this.#failed(key, leaseToken, error, stale, tier);
-      }
-      done();
-      if (value === undefined) {
-        await this.#quietly(
-          tier.abandon(key, leaseToken, 0, encodeMessage({ kind: 'empty', node: node.id, key })),
-        );
-        node.emit('load', { key, duration: Date.now() - startedAt, stored: false, background });
-        return { value: undefined, status: 'miss', tier: 'load', age: 0 };
-      }
-      let encoded: string;
-      let entry: Entry;
-      try {
-        encoded = node.codec.encode(value);
-        const effective = applyAdaptivePolicy(policy, adaptive);
-        const now = Date.now();
-        const decoded = node.codec.decode(encoded);
-        entry = {
-          value: decoded,
-          id: leaseToken,
-          createdAt: now,
-          ...timeline(effective, decoded === null, now, node.options.jitter, Math.random(), scheduleFrom),
-          loadMs: Math.max(1, now - startedAt),
-          tags: effective.tags,
-        };
-      } catch (cause) {
-        const error = cause instanceof CacheError ? cause : new EncodeError(key, cause);
-        return this.#failed(key, leaseToken, error, undefined, tier);
-      }
-      const stored = await this.#commit(key, leaseToken, entry, encoded, tier);
-      node.emit('load', { key, duration: entry.loadMs, stored, background });
-      return { value: entry.value, status: 'miss', tier: 'load', age: 0 };
-    })();
-
-    if (policy.softTimeout > 0 && stale !== undefined && canServeOnError(stale, Date.now()) && !background) {
-      // Past the soft deadline the callers get the stale value; the load keeps running and is stored.
-      return settleByDeadline(load, policy.softTimeout, () => {
-        const now = Date.now();
-        node.emit('stale', { key, age: now - stale.createdAt, reason: 'soft-timeout' });
-        return served(stale, 'stale', 'local', now);
-      });
-    }
-    return load;
-  }
-
-  /** Renews the lease every third of its life; reports (and stops) once it is lost. */
-  #keepLease(key: string, leaseToken: string, tier: SharedTier): NodeJS.Timeout {
-    const node = this.#node;
-    const timer: NodeJS.Timeout = setInterval(
-      () => {
-        tier.renew(key, leaseToken, node.options.leaseTtl).then(
-          (held) => {
-            if (!held) {
-              clearInterval(timer);
-              node.emit('leaseLost', { key });
-            }
-          },
-          (error: unknown) => node.emit('error', error as Error),
-        );
-      },
-      Math.max(1, Math.floor(node.options.leaseTtl / 3)),
-    );
-    timer.unref();
-    return timer;
-  }
-
-  async #commit(
-    key: string,
-    leaseToken: string,
-    entry: Entry,
-    encoded: string,
-    tier: SharedTier,
-  ): Promise<boolean> {
-    const node = this.#node;
-    const epoch = node.epoch();
-    const raw = writeEnvelope(entry, encoded);
-    const now = Date.now();
-    if (entry.tags.length > 0 && (await this.#voidedInShared(entry))) {
-      await this.#quietly(
-        tier.abandon(key, leaseToken, 0, encodeMessage({ kind: 'invalidated', node: node.id, key })),
-      );
-      return false;
-    }
-    const notice = encodeMessage({
-      kind: 'loaded',
-      node: node.id,
-      key,
-      ...(raw.length <= node.options.inlineValueLimit ? { raw } : {}),
-    });
-    let stored: boolean;
-    try {
-      stored = await tier.commit(key, leaseToken, raw, retention(entry, now), notice);
-    } catch (error) {
-      // Redis failed mid-write: the value still serves this node, bounded by maxLocalAge.
-      node.emit('error', error as Error);
-      if (node.epoch() === epoch) node.local.set(key, entry, node.sizeOf(key, encoded));
-      return false;
-    }
-    if (!stored) return false;
-    // A tag invalidation may have landed between the check and the commit: undo our own write then.
-    if (entry.tags.length > 0 && (await this.#voidedInShared(entry))) {
-      await this.#quietly(
-        tier.remove([key], (k) => encodeMessage({ kind: 'invalidated', node: node.id, key: k })),
-      );
-      return false;
-    }
-    if (node.epoch() === epoch) node.local.set(key, entry, node.sizeOf(key, encoded));
-    return true;
-  }
-
-  async #failed(
-    key: string,
-    leaseToken: string,
-    error: unknown,
-    stale: Entry | undefined,
-    tier: SharedTier,
-  ): Promise<Lookup<unknown>> {
-    const node = this.#node;
-    node.emit('loadError', { key, error });
-    const now = Date.now();
-    const useStale = stale !== undefined && canServeOnError(stale, now);
-    const name = error instanceof Error ? error.name : 'Error';
-    const message = error instanceof Error ? error.message : String(error);
-    await this.#quietly(
-      tier.abandon(
-        key,
-        leaseToken,
-        useStale ? node.options.failSafeBackoff : 0,
-        encodeMessage({ kind: 'failed', node: node.id, key, name, message }),
-      ),
-    );
-    if (useStale) {
-      node.emit('stale', { key, age: now - stale.createdAt, reason: 'error' });
-      return served(stale, 'stale', 'local', now);
-    }
-    throw error;
-  }
-
-  async #quietly(operation: Promise<unknown>): Promise<void> {
-    try {
-      await operation;
-    } catch (error) {
-      this.#node.emit('error', error as Error);
-    }
-  }
-
   async #decodeRead(key: string, read: SharedRead): Promise<Entry | undefined> {
     if (read.problem !== undefined) this.#node.emit('error', new DecodeError(key, read.problem));
-    return read.raw === null ? undefined : this.#decode(key, read.raw);
-  }
-
-  /** Decodes a stored entry; unreadable or tag-voided data is a miss (plus an `error` event when unreadable). */
-  async #decode(key: string, raw: string): Promise<Entry | undefined> {
-    let entry: Entry;
-    try {
-      entry = readEnvelope(key, raw, this.#node.codec);
-    } catch (error) {
-      this.#node.emit('error', error as Error);
-      return undefined;
-    }
-    if (entry.tags.length > 0 && (this.#voided(entry) || (await this.#voidedInShared(entry))))
-      return undefined;
-    return entry;
-  }
-
-  /** Asks the shared tier for the tags' invalidation times (another node may have invalidated them). */
-  async #voidedInShared(entry: Entry): Promise<boolean> {
-    const node = this.#node;
-    let times: readonly (number | undefined)[];
-    try {
-      times = await node.shared.tagTimes(entry.tags);
-    } catch (error) {
-      node.emit('error', error as Error);
-      return false;
-    }
-    entry.tags.forEach((tag, index) => {
-      const at = times[index];
-      if (at !== undefined && at > (node.tagTimes.get(tag) ?? 0)) node.tagTimes.set(tag, at);
-    });
-    return this.#voided(entry);
+    return read.raw === null ? undefined : decodeEntry(this.#node, key, read.raw);
   }
 
   #fill(key: string, entry: Entry, raw: string | null, epoch: number): void {
@@ -601,43 +320,4 @@ function remoteFailure(key: string, notice: string): RemoteLoadError {
   return message?.kind === 'failed'
     ? new RemoteLoadError(key, message.name, message.message)
     : new RemoteLoadError(key, 'Error', 'the loader failed on another node');
-}
-
-/** Runs the loader; past `hardTimeout` aborts its signal and rejects with `LoadTimeoutError`. */
-function runWithDeadline<T>(
-  key: string,
-  run: () => T | Promise<T>,
-  hardTimeout: number,
-  controller: AbortController,
-): Promise<T> {
-  const loading = Promise.resolve().then(run);
-  if (hardTimeout <= 0) return loading;
-  return settleByDeadline(loading, hardTimeout, () => {
-    const error = new LoadTimeoutError(key, hardTimeout);
-    controller.abort(error);
-    throw error;
-  });
-}
-
-/** Settles like `work`, unless `ms` pass first: then like `onDeadline()` (its value, or what it throws). */
-function settleByDeadline<T>(work: Promise<T>, ms: number, onDeadline: () => T): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      try {
-        resolve(onDeadline());
-      } catch (error) {
-        reject(error);
-      }
-    }, ms);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
