@@ -97,6 +97,13 @@ interface HitRow {
   readonly name: string;
   readonly failure?: string;
   readonly rounds: LoadResult[];
+  /** Server CPU time per request in each round, µs: robust where req/s is bounded by the load generator. */
+  readonly cpuPerRequest: number[];
+}
+
+async function serverCpu(server: Server): Promise<number> {
+  server.send({ type: 'cpu' });
+  return (await server.receive('cpu', 10_000)).micros;
 }
 
 async function hitPath(flags: HttpFlags, config: ServerConfig): Promise<HitRow[]> {
@@ -109,10 +116,10 @@ async function hitPath(flags: HttpFlags, config: ServerConfig): Promise<HitRow[]
   for (const { name, variant } of variants) {
     try {
       fleets.push(await startFleet(variant, 1, { ...config, namespace: `${config.namespace}:${variant}` }));
-      rows.push({ name, rounds: [] });
+      rows.push({ name, rounds: [], cpuPerRequest: [] });
     } catch (error) {
       fleets.push(undefined);
-      rows.push({ name, failure: (error as Error).message, rounds: [] });
+      rows.push({ name, failure: (error as Error).message, rounds: [], cpuPerRequest: [] });
     }
   }
   try {
@@ -122,9 +129,15 @@ async function hitPath(flags: HttpFlags, config: ServerConfig): Promise<HitRow[]
     for (let round = 0; round < flags.rounds; round += 1) {
       const order = round % 2 === 0 ? live : [...live].reverse();
       for (const i of order) {
-        rows[i]!.rounds.push(
-          await drive(fleets[i]!.urls, { connections: flags.connections, seconds: flags['round-seconds'] }),
-        );
+        const server = fleets[i]!.servers[0]!;
+        const cpuBefore = await serverCpu(server);
+        const result = await drive(fleets[i]!.urls, {
+          connections: flags.connections,
+          seconds: flags['round-seconds'],
+        });
+        const cpu = (await serverCpu(server)) - cpuBefore;
+        rows[i]!.rounds.push(result);
+        rows[i]!.cpuPerRequest.push(cpu / Math.max(1, result.total));
       }
     }
   } finally {
@@ -200,17 +213,21 @@ function hitTable(rows: readonly HitRow[]): { markdown: string; ratio: number } 
   const baseline = rps[1] ?? Number.NaN;
   const body = rows.map((row, i) =>
     row.failure
-      ? [row.name, '–', '–', '–', '–']
+      ? [row.name, '–', '–', '–', '–', '–']
       : [
           row.name,
           fmt.int(rps[i]!),
-          fmt.ms(median(row.rounds.map((r) => r.p99))),
-          fmt.int(row.rounds.reduce((sum, r) => sum + r.non2xx + r.errors, 0)),
           fmt.pct(rps[i]! / baseline, 0),
+          fmt.ms(median(row.rounds.map((r) => r.p99))),
+          `${fmt.ratio(median(row.cpuPerRequest), 1)} µs`,
+          fmt.int(row.rounds.reduce((sum, r) => sum + r.non2xx + r.errors, 0)),
         ],
   );
   return {
-    markdown: table(['server', 'req/s (median)', 'p99 (median)', 'errors', 'vs bare'], body),
+    markdown: table(
+      ['server', 'req/s (median)', 'vs bare', 'p99 (median)', 'server CPU / request', 'errors'],
+      body,
+    ),
     ratio: (rps[0] ?? Number.NaN) / baseline,
   };
 }

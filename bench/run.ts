@@ -78,7 +78,7 @@ const summary: ScenarioReport = {
   verdicts,
 };
 writeRecords(summary, runId, m);
-if (report) writeReadmeSection(summary);
+if (report) writeReadmeSection(summary, { first: true });
 console.log(`\n${summary.markdown}\n`);
 console.log(
   report

@@ -70,6 +70,7 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
 export const fmt = {
   ms(value: number): string {
     if (!Number.isFinite(value)) return 'n/a';
+    if (value < 0.01) return `${(value * 1000).toFixed(2)} µs`;
     if (value < 1) return `${value.toFixed(3)} ms`;
     if (value < 10) return `${value.toFixed(2)} ms`;
     if (value < 100) return `${value.toFixed(1)} ms`;
@@ -119,7 +120,7 @@ const RESULTS_END = '<!-- results:end -->';
  * Replaces this scenario's block inside the README's results section (between its own markers), so a
  * rerun of one scenario replaces its numbers and keeps the others and the hand-written text.
  */
-export function writeReadmeSection(report: ScenarioReport): void {
+export function writeReadmeSection(report: ScenarioReport, options: { first?: boolean } = {}): void {
   const { start, end } = markers(report.id);
   const block = `${start}\n### ${report.title}\n\n${report.markdown.trim()}\n${end}`;
   let text = existsSync(README)
@@ -130,6 +131,9 @@ export function writeReadmeSection(report: ScenarioReport): void {
   const to = text.indexOf(end);
   if (from >= 0 && to > from) {
     text = text.slice(0, from) + block + text.slice(to + end.length);
+  } else if (options.first) {
+    const at = text.indexOf(RESULTS_START) + RESULTS_START.length;
+    text = `${text.slice(0, at)}\n${block}\n${text.slice(at)}`;
   } else {
     const at = text.indexOf(RESULTS_END);
     text = `${text.slice(0, at)}${block}\n\n${text.slice(at)}`;

@@ -1,30 +1,33 @@
 /**
  * Latency statistics. A run records millions of samples across processes, so samples go into a
  * log-linear histogram (HDR style: 128 sub-buckets per power of two, under 0.8% error) that is cheap to
- * record, small to send over IPC and exact to merge.
+ * record, small to send over IPC and exact to merge. Values are nanoseconds: a local hit takes well
+ * under a microsecond.
  */
 
 const SUB_BITS = 7;
-const SUB_COUNT = 1 << SUB_BITS; // 128
-const LINEAR_LIMIT = SUB_COUNT * 2; // values below 256 µs get one bucket each
-// 2^31 µs is about 36 minutes: far beyond any latency a run can see.
-const BUCKETS = LINEAR_LIMIT + (31 - SUB_BITS - 1) * SUB_COUNT;
+const SUB_COUNT = 2 ** SUB_BITS; // 128
+const LINEAR_LIMIT = SUB_COUNT * 2; // values below 256 ns get one bucket each
+// 2^40 ns is about 18 minutes: far beyond any latency a run can see.
+const MAX_EXPONENT = 40;
+const BUCKETS = LINEAR_LIMIT + (MAX_EXPONENT - SUB_BITS - 1) * SUB_COUNT;
 
-function bucketOf(micros: number): number {
-  const v = Math.max(0, Math.min(0x7fffffff, Math.round(micros)));
+function bucketOf(nanos: number): number {
+  const v = Math.max(0, Math.min(2 ** MAX_EXPONENT - 1, Math.round(nanos)));
   if (v < LINEAR_LIMIT) return v;
-  const msb = 31 - Math.clz32(v);
-  const shift = msb - SUB_BITS;
-  return LINEAR_LIMIT + (msb - SUB_BITS - 1) * SUB_COUNT + ((v >> shift) - SUB_COUNT);
+  const msb = Math.floor(Math.log2(v));
+  const unit = 2 ** (msb - SUB_BITS);
+  // Math.log2 may round up just below a power of two; clamp the sub-bucket into range.
+  const sub = Math.min(SUB_COUNT - 1, Math.max(0, Math.floor(v / unit) - SUB_COUNT));
+  return LINEAR_LIMIT + (msb - SUB_BITS - 1) * SUB_COUNT + sub;
 }
 
-/** The middle of a bucket, in microseconds. */
+/** The middle of a bucket, in nanoseconds. */
 function bucketValue(bucket: number): number {
   if (bucket < LINEAR_LIMIT) return bucket;
   const octave = Math.floor((bucket - LINEAR_LIMIT) / SUB_COUNT);
-  const shift = octave + 1;
-  const low = (SUB_COUNT + ((bucket - LINEAR_LIMIT) % SUB_COUNT)) << shift;
-  return low + (1 << shift) / 2;
+  const unit = 2 ** (octave + 1);
+  return (SUB_COUNT + ((bucket - LINEAR_LIMIT) % SUB_COUNT)) * unit + unit / 2;
 }
 
 /** The serialisable form: sparse [bucket, count] pairs plus exact extremes. */
@@ -36,7 +39,7 @@ export interface HistogramData {
   readonly sum: number;
 }
 
-/** Latencies in microseconds. */
+/** Latencies in nanoseconds. */
 export class Histogram {
   readonly #counts = new Float64Array(BUCKETS);
   #total = 0;
@@ -44,12 +47,12 @@ export class Histogram {
   #max = 0;
   #sum = 0;
 
-  record(micros: number): void {
-    this.#counts[bucketOf(micros)]! += 1;
+  record(nanos: number): void {
+    this.#counts[bucketOf(nanos)]! += 1;
     this.#total += 1;
-    this.#sum += micros;
-    if (micros < this.#min) this.#min = micros;
-    if (micros > this.#max) this.#max = micros;
+    this.#sum += nanos;
+    if (nanos < this.#min) this.#min = nanos;
+    if (nanos > this.#max) this.#max = nanos;
   }
 
   get count(): number {

@@ -35,10 +35,15 @@ function shortNumber(value: number): string {
   return String(Number(value.toPrecision(3)));
 }
 
-/** Log scale over whole decades covering [min, max]; values <= 0 sit on the bottom line. */
+/**
+ * Log scale over whole decades covering the positive values. Zero gets its own tick in a band under the
+ * lowest decade, so "no calls" is not confused with the smallest count.
+ */
 class LogScale {
   readonly low: number;
   readonly high: number;
+  readonly hasZero: boolean;
+  readonly #decadesBottom: number;
   constructor(
     values: readonly number[],
     readonly top: number,
@@ -49,13 +54,19 @@ class LogScale {
     const max = positive.length > 0 ? Math.max(...positive) : 10;
     this.low = Math.floor(Math.log10(min));
     this.high = Math.max(this.low + 1, Math.ceil(Math.log10(max)));
+    this.hasZero = values.some((v) => v <= 0);
+    this.#decadesBottom = this.hasZero ? bottom - 22 : bottom;
   }
   y(value: number): number {
-    const exponent = value > 0 ? Math.max(this.low, Math.log10(value)) : this.low;
-    return this.bottom - ((exponent - this.low) / (this.high - this.low)) * (this.bottom - this.top);
+    if (value <= 0) return this.bottom;
+    const exponent = Math.max(this.low, Math.log10(value));
+    return (
+      this.#decadesBottom -
+      ((exponent - this.low) / (this.high - this.low)) * (this.#decadesBottom - this.top)
+    );
   }
   ticks(): number[] {
-    const ticks: number[] = [];
+    const ticks: number[] = this.hasZero ? [0] : [];
     for (let e = this.low; e <= this.high; e += 1) ticks.push(10 ** e);
     return ticks;
   }
@@ -150,12 +161,14 @@ export interface LineSeries {
   readonly emphasis?: boolean;
 }
 
-/** Step lines over a shared x axis, log y. */
+/** Step lines (each point held until the next) over a shared x axis, log y. */
 export function lineChart(options: {
   title: string;
   xLabel: string;
   yLabel: string;
   series: readonly LineSeries[];
+  /** Width of each point's step along x: a point covers [x, x + step). */
+  step?: number;
   width?: number;
   height?: number;
 }): Panel {
@@ -168,7 +181,7 @@ export function lineChart(options: {
   const f = frame(width, height, rows);
   const xs = options.series.flatMap((s) => s.points.map((p) => p[0]));
   const xMin = Math.min(0, ...xs);
-  const xMax = Math.max(1, ...xs);
+  const xMax = Math.max(1, ...xs) + (options.step ?? 0);
   const x = (value: number) => f.left + ((value - xMin) / (xMax - xMin)) * (f.right - f.left);
   const scale = new LogScale(
     options.series.flatMap((s) => s.points.map((p) => p[1])),
@@ -187,17 +200,20 @@ export function lineChart(options: {
   parts.push(
     `<text x="${(f.left + f.right) / 2}" y="${f.bottom + 34}" text-anchor="middle" font-size="12">${esc(options.xLabel)}</text>`,
   );
+  // Series with equal values would hide each other: each is drawn a little apart (2 px per series).
+  const offset = new Map(options.series.map((s, i) => [s.name, (i - (options.series.length - 1) / 2) * -2]));
   // Emphasised series last, so they are drawn on top.
   const ordered = [...options.series].sort(
     (a, b) => Number(a.emphasis ?? false) - Number(b.emphasis ?? false),
   );
   for (const s of ordered) {
     if (s.points.length === 0) continue;
+    const dy = offset.get(s.name) ?? 0;
     let d = '';
     s.points.forEach(([px, py], index) => {
-      const xx = num(x(px));
-      const yy = num(scale.y(py));
-      d += index === 0 ? `M${xx} ${yy}` : `H${xx}V${yy}`;
+      const yy = num(scale.y(py) + dy);
+      d += index === 0 ? `M${num(x(px))} ${yy}` : `V${yy}`;
+      d += `H${num(x(px + (options.step ?? 0)))}`;
     });
     const stroke = s.emphasis ? 2.5 : 1.5;
     parts.push(
@@ -239,16 +255,19 @@ export function groupedBarChart(options: {
         `<rect x="${num(x0 + b * barWidth)}" y="${num(top)}" width="${num(barWidth - 1)}" height="${num(Math.max(0, f.bottom - top))}" fill="${bar.color}"><title>${esc(`${group} ${bar.name}: ${value}`)}</title></rect>`,
       );
     });
+    // Long names on neighbouring groups would overlap: every other label drops one line.
+    const crowded = options.groups.some((name) => name.length * 6.5 > groupWidth);
+    const y = f.bottom + 16 + (crowded && g % 2 === 1 ? 14 : 0);
     parts.push(
-      `<text x="${num(x0 + groupWidth * 0.4)}" y="${f.bottom + 16}" text-anchor="middle" font-size="11">${esc(group)}</text>`,
+      `<text x="${num(x0 + groupWidth * 0.4)}" y="${y}" text-anchor="middle" font-size="11">${esc(group)}</text>`,
     );
   });
   parts.push(legend(options.bars, width, f.bottom + 52).svg);
   return { width, height, body: parts.join('') };
 }
 
-/** Stacks panels vertically into one SVG document. */
-export function svgDocument(panels: readonly Panel[], caption?: string): string {
+/** Stacks panels vertically into one SVG document; `name` is its accessible title. */
+export function svgDocument(name: string, panels: readonly Panel[], caption?: string): string {
   const width = Math.max(...panels.map((p) => p.width));
   let y = 0;
   const groups = panels.map((panel) => {
@@ -261,7 +280,8 @@ export function svgDocument(panels: readonly Panel[], caption?: string): string 
     : '';
   const height = y + (caption ? 22 : 0);
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT}>`,
+    `<title>${esc(name)}</title>`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     ...groups,
     footer,

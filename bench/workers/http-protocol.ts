@@ -17,8 +17,12 @@ export type ToHttpServer =
     }
   /** Start of the measured span: handler calls are counted per ttl window from here. */
   | { readonly type: 'start'; readonly at: number }
+  /** Asks for the process's CPU time so far. */
+  | { readonly type: 'cpu' }
   | { readonly type: 'exit' };
 
 export type FromHttpServer =
   | { readonly type: 'ready'; readonly port: number }
-  | { readonly type: 'failed'; readonly reason: string };
+  | { readonly type: 'failed'; readonly reason: string }
+  /** process.cpuUsage() in microseconds, user + system. */
+  | { readonly type: 'cpu'; readonly micros: number };

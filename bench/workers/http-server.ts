@@ -103,9 +103,13 @@ try {
 }
 
 for (;;) {
-  const message = await parent.receive(['start', 'exit']);
+  const message = await parent.receive(['start', 'cpu', 'exit']);
   if (message.type === 'exit') break;
-  t0 = message.at;
+  if (message.type === 'start') t0 = message.at;
+  else {
+    const usage = process.cpuUsage();
+    await parent.send({ type: 'cpu', micros: usage.user + usage.system });
+  }
 }
 for (const close of closers.reverse()) await Promise.race([close(), sleep(2_000)]).catch(() => {});
 counter.disconnect();

@@ -82,7 +82,7 @@ async function caller(seed: number): Promise<void> {
     const started = performance.now();
     try {
       const value = await cache.get(names[index]!, load);
-      latency.record((performance.now() - started) * 1000);
+      latency.record((performance.now() - started) * 1e6);
       if (value?.key !== names[index]) {
         wrongValues += 1;
         errors += 1;
