@@ -1,5 +1,5 @@
 import express, { type RequestHandler } from 'express';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { cacheResponses } from '../../src/http/index.js';
 import { Harness, nextLoad, send } from './helpers.js';
 
@@ -7,15 +7,24 @@ let h: Harness;
 beforeEach(() => {
   h = new Harness();
 });
-afterEach(() => h.close());
+afterEach(async () => {
+  vi.useRealTimers();
+  await h.close();
+});
 
-/** An app with one cached route whose handler counts its calls. */
+let routes = 0;
+
+/**
+ * An app with one cached route whose handler counts its calls. Each route gets its own path: the key holds
+ * the host but not the port, so apps of one test (one prefix) on the same path would share entries.
+ */
 async function route(handler: RequestHandler, options: Parameters<typeof cacheResponses>[1] = {}) {
   const cache = await h.cache();
   const app = express();
+  const path = `/r${(routes += 1)}`;
   let calls = 0;
   app.get(
-    '/r',
+    path,
     cacheResponses(cache, options),
     (_req, _res, next) => {
       calls += 1;
@@ -23,7 +32,7 @@ async function route(handler: RequestHandler, options: Parameters<typeof cacheRe
     },
     handler,
   );
-  const url = `${await h.serve(app)}/r`;
+  const url = `${await h.serve(app)}${path}`;
   /** A request whose load, if it starts one, has finished by the time this resolves. */
   const settled = async (options?: Parameters<typeof send>[1]) => {
     const loaded = nextLoad(cache);
@@ -145,5 +154,30 @@ describe('what is stored', () => {
     expect(first.headers['cache-control']).toBe(value);
     expect(second.headers['cache-control']).toBe(value);
     expect(second.headers['x-cache']).toBe('HIT');
+  });
+
+  it('takes freshness from s-maxage over max-age, and from Expires', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const start = Date.parse('2030-01-01T00:00:00Z');
+    vi.setSystemTime(start);
+    const shared = await route(
+      (_req, res) => void res.set('Cache-Control', 'max-age=3600, s-maxage=10').send('x'),
+    );
+    const expiring = await route((_req, res) => {
+      res.set('Expires', new Date(start + 30_000).toUTCString()).send('y');
+    });
+    const expired = await route(
+      (_req, res) => void res.set('Expires', 'Thu, 01 Jan 1970 00:00:00 GMT').send('z'),
+    );
+    for (const r of [shared, expiring, expired]) await r.settled();
+
+    vi.setSystemTime(start + 9_000);
+    const at9 = await Promise.all([shared, expiring, expired].map((r) => send(r.url)));
+    expect(at9.map((reply) => reply.headers['x-cache'])).toEqual(['HIT', 'HIT', 'MISS']);
+    vi.setSystemTime(start + 11_000);
+    expect((await send(shared.url)).headers['x-cache']).toBe('MISS');
+    expect((await send(expiring.url)).headers['x-cache']).toBe('HIT');
+    vi.setSystemTime(start + 31_000);
+    expect((await send(expiring.url)).headers['x-cache']).toBe('MISS');
   });
 });
