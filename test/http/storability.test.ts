@@ -21,7 +21,8 @@ let routes = 0;
 async function route(handler: RequestHandler, options: Parameters<typeof cacheResponses>[1] = {}) {
   const cache = await h.cache();
   const app = express();
-  const path = `/r${(routes += 1)}`;
+  routes += 1;
+  const path = `/r${routes}`;
   let calls = 0;
   app.get(
     path,
