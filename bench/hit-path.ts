@@ -4,7 +4,7 @@
  *   function (the least any async cache API can cost).
  * - Shared tier (`local: false`): against a bare ioredis GET + JSON.parse.
  *
- *   npx tsx bench/hit-path.ts --rounds 7 --round-ms 1000
+ *   npx tsx bench/hit-path.ts --rounds 9 --round-ms 1000
  */
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
@@ -27,7 +27,7 @@ import { interleavedRounds, type RoundsResult } from './lib/rounds.js';
 
 /** Flags and defaults (the suite runs the defaults). */
 export const HIT_PATH_FLAGS = {
-  rounds: { default: 7, help: 'interleaved rounds per contender (the median is reported)' },
+  rounds: { default: 9, help: 'interleaved rounds per contender (the median is reported)' },
   'round-ms': { default: 1000, help: 'length of one round in ms' },
   concurrency: { default: 16, help: 'concurrent callers for the shared-tier comparison' },
 } as const;

@@ -4,7 +4,7 @@
  * - Stampede: two server processes behind one load generator, a 100 ms route, ttl 1 s: herdcache against
  *   apicache (over Redis) and no cache; route calls counted across both servers in Redis.
  *
- *   npx tsx bench/http.ts --rounds 3 --round-seconds 3 --duration 10
+ *   npx tsx bench/http.ts --rounds 5 --round-seconds 3 --duration 10
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
@@ -30,7 +30,7 @@ import type { FromHttpServer, ServerVariant, ToHttpServer } from './workers/http
 
 /** Flags and defaults (the suite runs the defaults). */
 export const HTTP_FLAGS = {
-  rounds: { default: 3, help: 'interleaved hit-path rounds per server (median reported)' },
+  rounds: { default: 5, help: 'interleaved hit-path rounds per server (median reported)' },
   'round-seconds': { default: 3, help: 'seconds of load per hit-path round' },
   connections: { default: 50, help: 'autocannon connections for the hit path' },
   duration: { default: 10, help: 'seconds of load per stampede row' },

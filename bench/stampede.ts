@@ -181,7 +181,7 @@ async function runRow(peer: Peer, params: RunParams, redisUrl: string, runId: st
     const at = Date.now() + 250;
     for (const worker of workers) worker.send({ type: 'start', at });
     const results = await Promise.all(
-      workers.map((worker) => worker.receive('result', params.durationMs + 120_000)),
+      workers.map((worker) => worker.receive('result', params.durationMs + 60_000)),
     );
     await stopAll(workers);
     return await summarize(peer.name, results, params, redisUrl, counterKey, windowsKey);

@@ -101,8 +101,20 @@ async function caller(seed: number): Promise<void> {
   }
 }
 
+// A get that never settles must not hang the suite: past this grace the worker reports without it.
+const HUNG_AFTER_MS = 15_000;
 await sleepUntil(t0);
-await Promise.all(Array.from({ length: init.callers }, (_, c) => caller(init.index * 10_000 + c + 1)));
+let finished = 0;
+const callers = Array.from({ length: init.callers }, (_, c) =>
+  caller(init.index * 10_000 + c + 1).then(() => {
+    finished += 1;
+  }),
+);
+await Promise.race([Promise.all(callers), sleep(init.durationMs + HUNG_AFTER_MS)]);
+if (finished < init.callers) {
+  errors += init.callers - finished;
+  errorSamples.add(`${init.callers - finished} gets still pending ${HUNG_AFTER_MS / 1000} s after the end`);
+}
 
 const requestedList: number[] = [];
 requested.forEach((flag, i) => {
