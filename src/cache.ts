@@ -132,13 +132,29 @@ export class Cache extends EventEmitter<CacheEvents> {
         (message) => this.#onMessage(message),
         (reason) => this.#onMessagesLost(reason),
       )
-      .catch((error: unknown) => this.#emit('error', error as Error));
+      .catch((error: unknown) => {
+        // Closing before the subscription came up rejects it; that is not news.
+        if (!this.#closed) this.#emit('error', error as Error);
+      });
     if (this.#shared.distributed && o.heartbeatInterval > 0) this.#startHeartbeat(o.heartbeatInterval);
   }
 
-  /** Resolves once the pub/sub subscription is established (useful in tests and at boot). */
-  ready(): Promise<void> {
-    return this.#subscribed;
+  /**
+   * Resolves once the pub/sub subscription is established (useful in tests and at boot). Rejects with
+   * `RedisUnavailableError` if that takes longer than `timeout` ms; the cache works meanwhile (without
+   * pushed wake-ups) and keeps trying.
+   */
+  ready(timeout = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new RedisUnavailableError(`The pub/sub subscription was not up within ${timeout} ms`)),
+        timeout,
+      );
+      this.#subscribed.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /**
@@ -266,6 +282,7 @@ export class Cache extends EventEmitter<CacheEvents> {
     const at = Date.now();
     this.#epoch += 1;
     for (const tag of list) this.#tagTimes.set(tag, Math.max(at, this.#tagTimes.get(tag) ?? 0));
+    this.#emit('invalidateTag', { tags: list, origin: 'local' });
     if (!this.#shared.distributed) return;
     const notice = list.map((tag) => this.#notice({ kind: 'tag', node: this.#id, tag, at }));
     await this.#onRedis(async () => {
@@ -287,6 +304,7 @@ export class Cache extends EventEmitter<CacheEvents> {
       'takeover',
       'leaseLost',
       'invalidate',
+      'invalidateTag',
       'localFlush',
       'breakerOpen',
       'breakerClose',
@@ -310,7 +328,7 @@ export class Cache extends EventEmitter<CacheEvents> {
     this.#closed = true;
     clearInterval(this.#heartbeat);
     this.#closing.abort(new CacheClosedError());
-    await this.#subscribed;
+    // Not waiting for the subscription: with Redis unreachable since start it would never come.
     await Promise.allSettled([this.#bus.close(), this.#shared.close()]);
   };
 
@@ -354,6 +372,7 @@ export class Cache extends EventEmitter<CacheEvents> {
         if (remote) {
           this.#tagTimes.set(message.tag, Math.max(message.at, this.#tagTimes.get(message.tag) ?? 0));
           this.#epoch += 1;
+          this.#emit('invalidateTag', { tags: [message.tag], origin: 'remote' });
         }
         return;
       case 'invalidated':

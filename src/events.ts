@@ -24,6 +24,8 @@ export interface CacheEvents {
   leaseLost: [{ key: string }];
   /** Keys were invalidated, by this node (`local`) or another (`remote`). */
   invalidate: [{ keys: readonly string[]; origin: 'local' | 'remote' }];
+  /** Tags were invalidated, by this node (`local`) or another (`remote`). */
+  invalidateTag: [{ tags: readonly string[]; origin: 'local' | 'remote' }];
   /** The local tier was emptied because invalidations may have been lost. */
   localFlush: [{ reason: string }];
   /** Too many Redis failures: calls stop going to Redis until a probe succeeds. */

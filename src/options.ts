@@ -228,23 +228,33 @@ export const DEFAULTS = Object.freeze({
   inlineValueLimit: 16_384,
 });
 
-// Longer than any timer Node accepts would silently become 1 ms.
-const MAX_DURATION = 2_147_483_647;
+// Durations that drive a timer: longer than any timer Node accepts would silently become 1 ms.
+const MAX_TIMER = 2_147_483_647;
+// Durations that only set a stored timeline (ttl and the stale windows): up to about a century.
+const MAX_LIFETIME = 3_155_760_000_000;
 
-function duration(name: string, value: unknown, fallback: number, { positive = false } = {}): number {
+function duration(
+  name: string,
+  value: unknown,
+  fallback: number,
+  { positive = false, max = MAX_TIMER } = {},
+): number {
   if (value === undefined) return fallback;
   const ok =
-    typeof value === 'number' &&
-    Number.isInteger(value) &&
-    value >= (positive ? 1 : 0) &&
-    value <= MAX_DURATION;
-  if (!ok)
+    typeof value === 'number' && Number.isInteger(value) && value >= (positive ? 1 : 0) && value <= max;
+  if (!ok) {
     throw new InvalidOptionError(
       name,
       value,
-      `an integer number of milliseconds ${positive ? '>= 1' : '>= 0'}`,
+      `an integer number of milliseconds from ${positive ? 1 : 0} to ${max}`,
     );
+  }
   return value;
+}
+
+/** A ttl or stale window: not a timer, so longer than 24.8 days is fine. */
+function lifetime(name: string, value: unknown, fallback: number, positive = false): number {
+  return duration(name, value, fallback, { positive, max: MAX_LIFETIME });
 }
 
 function tagList(name: string, value: unknown): readonly string[] {
@@ -364,14 +374,14 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   return Object.freeze({
     redis: o.redis,
     prefix: o.prefix ?? DEFAULTS.prefix,
-    ttl: duration('ttl', o.ttl, DEFAULTS.ttl, { positive: true }),
-    staleWhileRevalidate: duration(
+    ttl: lifetime('ttl', o.ttl, DEFAULTS.ttl, true),
+    staleWhileRevalidate: lifetime(
       'staleWhileRevalidate',
       o.staleWhileRevalidate,
       DEFAULTS.staleWhileRevalidate,
     ),
-    staleIfError: duration('staleIfError', o.staleIfError, DEFAULTS.staleIfError),
-    nullTtl: o.nullTtl === undefined ? undefined : duration('nullTtl', o.nullTtl, 0, { positive: true }),
+    staleIfError: lifetime('staleIfError', o.staleIfError, DEFAULTS.staleIfError),
+    nullTtl: o.nullTtl === undefined ? undefined : lifetime('nullTtl', o.nullTtl, 0, true),
     tags: tagList('tags', o.tags),
     jitter: o.jitter ?? DEFAULTS.jitter,
     earlyRefresh,
@@ -406,15 +416,14 @@ export function resolveCallPolicy(base: ResolvedOptions, input: CallOptions | un
   if (input === undefined) return base;
   const call = plainObject('options', input) as CallOptions;
   return {
-    ttl: duration('ttl', call.ttl, base.ttl, { positive: true }),
-    staleWhileRevalidate: duration(
+    ttl: lifetime('ttl', call.ttl, base.ttl, true),
+    staleWhileRevalidate: lifetime(
       'staleWhileRevalidate',
       call.staleWhileRevalidate,
       base.staleWhileRevalidate,
     ),
-    staleIfError: duration('staleIfError', call.staleIfError, base.staleIfError),
-    nullTtl:
-      call.nullTtl === undefined ? base.nullTtl : duration('nullTtl', call.nullTtl, 0, { positive: true }),
+    staleIfError: lifetime('staleIfError', call.staleIfError, base.staleIfError),
+    nullTtl: call.nullTtl === undefined ? base.nullTtl : lifetime('nullTtl', call.nullTtl, 0, true),
     tags: call.tags === undefined ? base.tags : tagList('tags', call.tags),
     softTimeout: duration('softTimeout', call.softTimeout, base.softTimeout),
     hardTimeout: duration('hardTimeout', call.hardTimeout, base.hardTimeout),
@@ -425,13 +434,13 @@ export function resolveCallPolicy(base: ResolvedOptions, input: CallOptions | un
 export function applyAdaptivePolicy(policy: CallPolicy, adaptive: EntryPolicy): CallPolicy {
   return {
     ...policy,
-    ttl: duration('setPolicy.ttl', adaptive.ttl, policy.ttl, { positive: true }),
-    staleWhileRevalidate: duration(
+    ttl: lifetime('setPolicy.ttl', adaptive.ttl, policy.ttl, true),
+    staleWhileRevalidate: lifetime(
       'setPolicy.staleWhileRevalidate',
       adaptive.staleWhileRevalidate,
       policy.staleWhileRevalidate,
     ),
-    staleIfError: duration('setPolicy.staleIfError', adaptive.staleIfError, policy.staleIfError),
+    staleIfError: lifetime('setPolicy.staleIfError', adaptive.staleIfError, policy.staleIfError),
     tags: adaptive.tags === undefined ? policy.tags : tagList('setPolicy.tags', adaptive.tags),
   };
 }

@@ -32,6 +32,8 @@ export interface LoaderContext<T> {
   readonly stale: T | undefined;
   /** Whether `stale` holds a value (a cached `undefined` is impossible, a cached `null` is not). */
   readonly hasStale: boolean;
+  /** True when no caller awaits this load: a stale-while-revalidate or early refresh. */
+  readonly background: boolean;
   /** Adaptive policy: override ttl, stale windows or tags for the value this load returns. */
   setPolicy(policy: EntryPolicy): void;
 }

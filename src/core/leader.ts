@@ -46,6 +46,7 @@ export class Leader {
       signal: controller.signal,
       stale: stale?.value as T | undefined,
       hasStale: stale !== undefined,
+      background,
       setPolicy(policy: EntryPolicy) {
         adaptive = { ...adaptive, ...policy };
       },

@@ -63,6 +63,16 @@ describe('tiers', () => {
     expect(await client.ping()).toBe('PONG');
   });
 
+  it('never hangs with Redis unreachable from the start: calls load locally, ready() rejects, close() returns', async () => {
+    const c = createCache({ redis: 'redis://127.0.0.1:1', redisTimeout: 100, heartbeatInterval: 0 });
+    const errors: Error[] = [];
+    c.on('error', (error) => errors.push(error));
+    expect(await c.lookup('k', () => 'v')).toMatchObject({ value: 'v', tier: 'load' });
+    expect(errors.length).toBeGreaterThan(0);
+    await expect(c.ready(50)).rejects.toMatchObject({ code: 'HERDCACHE_REDIS_UNAVAILABLE' });
+    await c.close();
+  });
+
   it('get and set reach other nodes; set drops their local copies', async () => {
     const prefix = `test:tiers:${randomUUID()}:`;
     const a = cache({ redis: redisUrl, prefix });

@@ -207,6 +207,21 @@ describe('single process', () => {
     expect(await cached('k', () => 8)).toBe(8);
   });
 
+  it('tells the loader whether anybody waits for it', async () => {
+    vi.useFakeTimers();
+    const [cache] = track([createCache({ ttl: 100, staleWhileRevalidate: 1_000, earlyRefresh: false })]);
+    const seen: boolean[] = [];
+    const loader = ({ background }: { background: boolean }) => {
+      seen.push(background);
+      return 'v';
+    };
+    await cache!.cached('k', loader);
+    vi.advanceTimersByTime(101);
+    await cache!.cached('k', loader);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen).toEqual([false, true]);
+  });
+
   it('aborts the signals of running loaders on close', async () => {
     const cache = createCache();
     const signals: AbortSignal[] = [];
@@ -295,8 +310,9 @@ describe('a fleet on the in-memory network', () => {
     const slow = gate<string>();
     const loading = a.cached('user:2', () => slow.promise, { tags: ['users'] });
     await settle();
+    const heard = new Promise((resolve) => a.once('invalidateTag', resolve));
     await b.invalidateTag('users');
-    await settle();
+    expect(await heard).toEqual({ tags: ['users'], origin: 'remote' });
     slow.open('u2-old');
     expect(await loading).toBe('u2-old');
     expect(await a.cached('user:2', () => 'u2-new', { tags: ['users'] })).toBe('u2-new');

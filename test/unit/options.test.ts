@@ -28,6 +28,7 @@ describe('options', () => {
     ['local', { local: false }, false],
     ['codec', { codec: { encode: JSON.stringify } }, { encode: JSON.stringify }],
     ['ttlMs', { ttlMs: 5 }, 5],
+    ['leaseTtl', { leaseTtl: 3_000_000_000 }, 3_000_000_000],
   ])('rejects %s naming the option and the value', (option, input, value) => {
     let thrown: unknown;
     try {
@@ -41,6 +42,11 @@ describe('options', () => {
     expect(error.option).toBe(option);
     expect(error.value).toEqual(value);
     expect(error.message).toContain(option);
+  });
+
+  it('accepts a year-long ttl (it drives no timer) but not a timer past what Node allows', () => {
+    expect(resolveOptions({ ttl: 31_536_000_000, staleIfError: 31_536_000_000 }).ttl).toBe(31_536_000_000);
+    expect(() => resolveOptions({ hardTimeout: 2_147_483_648 })).toThrow(InvalidOptionError);
   });
 
   it('validates per-call options when the call is made', async () => {
