@@ -173,7 +173,11 @@ async function runRow(peer: Peer, params: RunParams, redisUrl: string, runId: st
         windowsKey,
       });
     }
-    const ready = await Promise.all(workers.map((worker) => worker.receive(['ready', 'failed'], 60_000)));
+    const ready = await Promise.all(
+      workers.map((worker) => worker.receive(['ready', 'failed'], 60_000)),
+    ).catch((error: Error) => [
+      { type: 'failed' as const, reason: `not ready within 60 s (${error.message})` },
+    ]);
     const failed = ready.find((message) => message.type === 'failed');
     if (failed?.type === 'failed') return failedRow(peer.name, `could not start: ${failed.reason}`);
 

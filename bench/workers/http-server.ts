@@ -98,8 +98,7 @@ try {
   await parent.send({ type: 'ready', port: (server.address() as AddressInfo).port });
 } catch (error) {
   await parent.send({ type: 'failed', reason: (error as Error).message });
-  counter.disconnect();
-  parent.done();
+  process.exit(1);
 }
 
 for (;;) {

@@ -30,9 +30,7 @@ try {
   });
 } catch (error) {
   await parent.send({ type: 'failed', reason: (error as Error).message ?? String(error) });
-  counter.disconnect();
-  parent.done();
-  throw error;
+  process.exit(1);
 }
 await parent.send({ type: 'ready' });
 const { at: t0 } = await parent.receive('start');
