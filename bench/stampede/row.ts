@@ -1,0 +1,169 @@
+/** One stampede row: what a library did, summed over the fleet. */
+import { Redis } from 'ioredis';
+import { Histogram } from '../lib/stats.js';
+import type { StampedeWorkerResult } from '../workers/stampede-protocol.js';
+
+// One bin per second: the chart reads as loader calls per second.
+export const BIN_MS = 1000;
+
+/** One library's row. */
+export interface StampedeRow {
+  readonly library: string;
+  /** Why the row has no numbers, when it has none. */
+  readonly failure?: string;
+  readonly loaderCalls: number;
+  readonly loaderCallsAll: number;
+  readonly pairs: number;
+  readonly callsPerKeyWindow: number;
+  readonly maxInOneWindow: number;
+  readonly overlapping: number;
+  readonly getsPerSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+  readonly ok: number;
+  readonly errors: number;
+  readonly errorSamples: readonly string[];
+  readonly staleShare: number;
+  readonly oldestMs: number;
+  readonly counterErrors: number;
+  /** Loader calls per second, per BIN_MS bin from the start. */
+  readonly loadRate: readonly number[];
+  readonly libraryStats: readonly Readonly<Record<string, number>>[];
+}
+
+/** What one row runs with. */
+export interface RunParams {
+  readonly processes: number;
+  readonly callers: number;
+  readonly keys: number;
+  readonly zipfS: number;
+  readonly durationMs: number;
+  readonly ttl: number;
+  readonly loaderMs: number;
+}
+
+/** A row that could not run: its reason is printed where its numbers would be. */
+export function failedRow(library: string, failure: string): StampedeRow {
+  return {
+    library,
+    failure,
+    loaderCalls: Number.NaN,
+    loaderCallsAll: Number.NaN,
+    pairs: Number.NaN,
+    callsPerKeyWindow: Number.NaN,
+    maxInOneWindow: Number.NaN,
+    overlapping: Number.NaN,
+    getsPerSecond: Number.NaN,
+    p50: Number.NaN,
+    p99: Number.NaN,
+    p999: Number.NaN,
+    max: Number.NaN,
+    ok: 0,
+    errors: 0,
+    errorSamples: [],
+    staleShare: Number.NaN,
+    oldestMs: Number.NaN,
+    counterErrors: 0,
+    loadRate: [],
+    libraryStats: [],
+  };
+}
+
+/** Loads of a key that started while another load of the same key was still running, fleet-wide. */
+function overlappingLoads(results: readonly StampedeWorkerResult[]): number {
+  const byKey = new Map<number, [number, number][]>();
+  for (const result of results) {
+    for (let i = 0; i < result.loads.length; i += 3) {
+      const key = result.loads[i]!;
+      const list = byKey.get(key) ?? [];
+      list.push([result.loads[i + 1]!, result.loads[i + 2]!]);
+      byKey.set(key, list);
+    }
+  }
+  let overlapping = 0;
+  for (const list of byKey.values()) {
+    list.sort((a, b) => a[0] - b[0]);
+    let runningUntil = Number.NEGATIVE_INFINITY;
+    for (const [start, end] of list) {
+      if (start < runningUntil) overlapping += 1;
+      runningUntil = Math.max(runningUntil, end);
+    }
+  }
+  return overlapping;
+}
+
+function loadRate(results: readonly StampedeWorkerResult[], durationMs: number): number[] {
+  const bins = new Array<number>(Math.ceil(durationMs / BIN_MS)).fill(0);
+  for (const result of results) {
+    for (let i = 0; i < result.loads.length; i += 3) {
+      const bin = Math.floor(result.loads[i + 1]! / BIN_MS);
+      if (bin >= 0 && bin < bins.length) bins[bin]! += 1000 / BIN_MS;
+    }
+  }
+  return bins;
+}
+
+/** Reads the fleet's loader-call counts from Redis and merges what the workers measured. */
+export async function summarize(
+  library: string,
+  results: readonly StampedeWorkerResult[],
+  params: RunParams,
+  redisUrl: string,
+  counterKey: string,
+  windowsKey: string,
+): Promise<StampedeRow> {
+  const windows = Math.max(1, Math.ceil(params.durationMs / params.ttl));
+  const redis = new Redis(redisUrl);
+  let loaderCallsAll: number;
+  let byWindow: Record<string, string>;
+  try {
+    loaderCallsAll = Number((await redis.get(counterKey)) ?? 0);
+    byWindow = await redis.hgetall(windowsKey);
+    await redis.del(counterKey, windowsKey);
+  } finally {
+    redis.disconnect();
+  }
+  let loaderCalls = 0;
+  let maxInOneWindow = 0;
+  for (const [field, value] of Object.entries(byWindow)) {
+    const window = Number(field.split('|')[1]);
+    // Calls started after the measured span (background refreshes at the very end) are not counted.
+    if (window < 0 || window >= windows) continue;
+    loaderCalls += Number(value);
+    maxInOneWindow = Math.max(maxInOneWindow, Number(value));
+  }
+  const pairs = new Set(results.flatMap((r) => r.requested)).size;
+  const latency = Histogram.from(results.map((r) => r.latency));
+  const ok = results.reduce((sum, r) => sum + r.ok, 0);
+  const errors = results.reduce((sum, r) => sum + r.errors, 0);
+  const stale = results.reduce((sum, r) => sum + r.stale, 0);
+  return {
+    library,
+    loaderCalls,
+    loaderCallsAll,
+    pairs,
+    callsPerKeyWindow: pairs === 0 ? Number.NaN : loaderCalls / pairs,
+    maxInOneWindow,
+    overlapping: overlappingLoads(results),
+    getsPerSecond: ok / (params.durationMs / 1000),
+    p50: latency.percentile(0.5) / 1e6,
+    p99: latency.percentile(0.99) / 1e6,
+    p999: latency.percentile(0.999) / 1e6,
+    max: latency.max / 1e6,
+    ok,
+    errors,
+    errorSamples: [...new Set(results.flatMap((r) => r.errorSamples))].slice(0, 3),
+    staleShare: ok === 0 ? 0 : stale / ok,
+    oldestMs: Math.max(0, ...results.map((r) => r.oldestMs)),
+    counterErrors: results.reduce((sum, r) => sum + r.counterErrors, 0),
+    loadRate: loadRate(results, params.durationMs),
+    libraryStats: results.flatMap((r) => (r.libraryStats ? [r.libraryStats] : [])),
+  };
+}
+
+/** herdcache's own rows carry the targets. */
+export function isHerdcache(library: string): boolean {
+  return library.startsWith('herdcache');
+}
