@@ -81,23 +81,15 @@ export async function runStampede(flags: StampedeFlags, redisUrl: string): Promi
     const file = `stampede-${keys === 1 ? '1-key' : `${keys}-keys`}.svg`;
     const caption = `${machineLine(m)} · ${params.processes} processes x ${params.callers} callers, ${flags.duration} s, ttl ${params.ttl} ms, loader ${params.loaderMs} ms`;
     const chartSvg = chart(rows, label, caption);
-    sections.push(
-      [
-        `#### ${label}`,
-        '',
-        rowsTable(rows),
-        '',
-        notes(rows),
-        '',
-        `![${label}](${flags.report ? writeChart(file, chartSvg) : `charts/${file}`})`,
-      ].join('\n'),
-    );
+    const image = `![${label}](${flags.report ? writeChart(file, chartSvg) : `charts/${file}`})`;
+    const rowNotes = notes(rows);
+    sections.push([`#### ${label}`, rowsTable(rows), ...(rowNotes ? [rowNotes] : []), image].join('\n\n'));
     console.log(`\n${rowsTable(rows)}\n`);
   }
   const markdown = [
     `${machineLine(m)}. ${flags.processes} processes x ${flags.callers} callers for ${flags.duration} s per library, ttl ${flags.ttl} ms, loader ${flags['loader-ms']} ms, against one local redis-server.`,
     '',
-    ...sections,
+    sections.join('\n\n'),
     '',
     '<details><summary>How each library is set up</summary>',
     '',
