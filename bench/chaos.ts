@@ -26,6 +26,8 @@ const { values } = parseArgs({
     keys: { type: 'string', default: '40' },
     callers: { type: 'string', default: '10' },
     pause: { type: 'string', default: '5' },
+    // A baseline with the same traffic and no faults.
+    'no-faults': { type: 'boolean', default: false },
   },
 });
 const processes = Number(values.processes);
@@ -81,7 +83,9 @@ try {
     };
     worker.send(command);
   });
-  const faults = await runSchedule(redis, startedAt, until, { warmup: 5_000, gap: 6_000 });
+  const faults = values['no-faults']
+    ? []
+    : await runSchedule(redis, startedAt, until, { warmup: 5_000, gap: 6_000 });
   const verdict = report(await Promise.all(summaries), {
     processes,
     callers,

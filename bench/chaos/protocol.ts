@@ -33,8 +33,8 @@ export interface WorkerSummary {
   longest: { ms: number; key: string; at: number };
   /** Answers by `status/tier`. */
   statuses: Record<string, number>;
-  /** Loader calls: [key, started, ended] (Date.now()). */
-  loads: Array<[string, number, number]>;
+  /** Loader calls: [key, started, ended (Date.now()), 's' stored / 'n' not stored / '?' unknown]. */
+  loads: Array<[string, number, number, string]>;
   /** Answers older than the policy allows. Must be 0. */
   staleViolations: number;
   staleSamples: Array<{ key: string; version: number; startedAt: number; lag: number }>;

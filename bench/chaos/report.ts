@@ -46,10 +46,10 @@ function healthyErrors(summaries: readonly WorkerSummary[], info: RunInfo): stri
 
 /** Loads of one key that started while another load of that key was running. */
 function overlaps(summaries: readonly WorkerSummary[], info: RunInfo) {
-  const byKey = new Map<string, Array<{ pid: number; start: number; end: number }>>();
+  const byKey = new Map<string, Array<{ pid: number; start: number; end: number; stored: string }>>();
   for (const s of summaries) {
-    for (const [key, start, end] of s.loads) {
-      byKey.set(key, [...(byKey.get(key) ?? []), { pid: s.pid, start, end }]);
+    for (const [key, start, end, stored] of s.loads) {
+      byKey.set(key, [...(byKey.get(key) ?? []), { pid: s.pid, start, end, stored }]);
     }
   }
   const faulty = duringFault(info);
@@ -72,10 +72,9 @@ function overlaps(summaries: readonly WorkerSummary[], info: RunInfo) {
             : 'crossHealthy';
       result[kind] += 1;
       if (kind === 'sameProcess' || kind === 'crossHealthy') {
-        const what = running.map((o) => `pid ${o.pid} ${o.start - info.startedAt}-${o.end - info.startedAt}`);
-        samples.push(
-          `  ${kind} ${key}: pid ${load.pid} from ${load.start - info.startedAt} ms, running: ${what}`,
-        );
+        const at = (l: { pid: number; start: number; end: number; stored: string }) =>
+          `pid ${l.pid} ${l.start - info.startedAt}-${l.end - info.startedAt} ms (stored: ${l.stored})`;
+        samples.push(`  ${kind} ${key}: ${at(load)}, while ${running.map(at).join(', ')}`);
       }
     });
   }

@@ -21,6 +21,11 @@ async function run(start: Extract<ToWorker, { cmd: 'start' }>): Promise<void> {
       errorLog.push([Date.now(), `${error.name}: ${error.message}`.slice(0, 120)]);
   });
   await cache.ready();
+  // The `load` event follows the loader's end (after the commit): mark the key's latest load stored or not.
+  cache.on('load', ({ key, stored }) => {
+    const load = summary.loads.findLast((l) => l[0] === key && l[3] === '?');
+    if (load) load[3] = stored ? 's' : 'n';
+  });
   const keys = Array.from({ length: start.keys }, (_, i) => `key-${i}`);
   const invalidatedTo = new Map<string, { version: number; at: number }>();
   process.on('message', (message: ToWorker) => {
@@ -52,7 +57,7 @@ async function run(start: Extract<ToWorker, { cmd: 'start' }>): Promise<void> {
     const startedAt = Date.now();
     const version = versionAt(key, startedAt);
     await new Promise((resolve) => setTimeout(resolve, Math.random() * LOADER_MAX));
-    summary.loads.push([key, startedAt, Date.now()]);
+    summary.loads.push([key, startedAt, Date.now(), '?']);
     return { key, version };
   };
 
