@@ -25,9 +25,19 @@ const SCENARIOS = ['hit-path', 'wakeup', 'stampede', 'http'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
-  options: { only: { type: 'string' }, 'no-report': { type: 'boolean' } },
+  options: { only: { type: 'string' }, 'no-report': { type: 'boolean' }, help: { type: 'boolean' } },
   strict: true,
 });
+if (values.help === true) {
+  console.log(
+    [
+      'usage: npm run bench -- [--only hit-path,wakeup,stampede,http] [--no-report]',
+      '  --only <a,b>   run only these scenarios (with their default flags)',
+      '  --no-report    leave bench/README.md and bench/charts alone; JSON lines only',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
 const selected = (values.only?.split(',').map((s) => s.trim()) ?? [...SCENARIOS]) as Scenario[];
 for (const name of selected) {
   if (!SCENARIOS.includes(name))

@@ -101,7 +101,12 @@ export async function runStampede(flags: StampedeFlags, redisUrl: string): Promi
 }
 
 async function main(): Promise<void> {
-  const flags = parseFlags('stampede', STAMPEDE_FLAGS);
+  const flags = parseFlags(
+    'stampede',
+    STAMPEDE_FLAGS,
+    process.argv.slice(2),
+    PEERS.map((p) => p.name).join(', '),
+  );
   const report = await withRedis((redis) => runStampede(flags, redis.url));
   const file = writeRecords(report, newRunId(), machine());
   if (flags.report) writeReadmeSection(report);

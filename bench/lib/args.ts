@@ -9,25 +9,27 @@ export interface NumberFlag {
 export type Flags<N extends string> = { readonly [K in N]: number } & {
   /** --report: also rewrite this scenario's section of bench/README.md and its charts. */
   readonly report: boolean;
-  /** Comma-separated list from --only, if given. */
+  /** Comma-separated list from --only, if given (scenarios with rows to pick from). */
   readonly only: readonly string[] | undefined;
 };
 
 /**
- * Parses `--name value` numeric flags plus `--report`, `--only a,b` and `--help` with node:util parseArgs.
- * Unknown flags and non-numbers fail loudly: a typo must not silently run the default benchmark.
+ * Parses `--name value` numeric flags plus `--report`, `--help` and, where `only` describes the rows to
+ * pick from, `--only a,b`, with node:util parseArgs. Unknown flags and non-numbers fail loudly: a typo
+ * must not silently run the default benchmark.
  */
 export function parseFlags<N extends string>(
   scenario: string,
   spec: { readonly [K in N]: NumberFlag },
   argv: readonly string[] = process.argv.slice(2),
+  only?: string,
 ): Flags<N> {
   const names = Object.keys(spec) as N[];
   const options: Record<string, { type: 'string' | 'boolean' }> = {
     report: { type: 'boolean' },
-    only: { type: 'string' },
     help: { type: 'boolean' },
   };
+  if (only !== undefined) options.only = { type: 'string' };
   for (const name of names) options[name] = { type: 'string' };
   const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
   if (values.help === true) {
@@ -36,7 +38,7 @@ export function parseFlags<N extends string>(
       [
         `usage: npx tsx bench/${scenario}.ts [flags]`,
         ...lines,
-        '  --only <a,b>   run only these rows',
+        ...(only === undefined ? [] : [`  --only <a,b>  run only these rows: ${only}`]),
         '  --report       rewrite this scenario in bench/README.md and bench/charts',
       ].join('\n'),
     );
