@@ -22,6 +22,8 @@ export class RedisTier implements SharedTier {
   readonly #keys: KeySpace;
   readonly #owned: boolean;
   readonly #connectWait: number;
+  /** Resolves at the next `ready` while calls wait for the connection. */
+  #connected: Promise<void> | undefined;
 
   /**
    * @param owned whether herdcache opened this connection (and so closes it).
@@ -45,16 +47,24 @@ export class RedisTier implements SharedTier {
     if (status !== 'wait' && status !== 'connecting' && status !== 'connect') {
       throw new RedisUnavailableError(`Redis connection is ${status}`);
     }
+    // Every caller waits on one `ready` listener: one each would pile up (and trip Node's max-listeners
+    // warning) when a burst of calls arrives while the connection is being set up.
+    this.#connected ??= new Promise<void>((resolve) => {
+      this.#client.once('ready', () => {
+        this.#connected = undefined;
+        resolve();
+      });
+    });
+    const connected = this.#connected;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#client.off('ready', onReady);
-        reject(new RedisUnavailableError(`Redis connection is ${this.#client.status}`));
-      }, this.#connectWait);
-      const onReady = () => {
+      const timer = setTimeout(
+        () => reject(new RedisUnavailableError(`Redis connection is ${this.#client.status}`)),
+        this.#connectWait,
+      );
+      void connected.then(() => {
         clearTimeout(timer);
         resolve();
-      };
-      this.#client.once('ready', onReady);
+      });
     });
   }
 
@@ -75,7 +85,7 @@ export class RedisTier implements SharedTier {
   async acquire(key: string, request: AcquireRequest): Promise<SharedRead> {
     const reply = (await this.#run(
       ACQUIRE,
-      [this.#keys.value(key), this.#keys.lease(key)],
+      this.#keys.valueAndLease(key),
       [request.now, request.token, request.leaseTtl, request.refreshOf ?? '', request.force ? '1' : '0'],
     )) as [string, SharedRead['role'], number, string?];
     const [raw, role, remaining, extra] = reply;
@@ -88,7 +98,7 @@ export class RedisTier implements SharedTier {
   async commit(key: string, token: string, raw: string, ttl: number, notice: string): Promise<boolean> {
     const stored = await this.#run(
       COMMIT,
-      [this.#keys.value(key), this.#keys.lease(key)],
+      this.#keys.valueAndLease(key),
       [token, raw, ttl, this.#keys.channel, notice],
     );
     return stored === 1;
@@ -115,7 +125,7 @@ export class RedisTier implements SharedTier {
   async write(key: string, raw: string, ttl: number, notice: string): Promise<void> {
     await this.#run(
       WRITE,
-      [this.#keys.value(key), this.#keys.lease(key)],
+      this.#keys.valueAndLease(key),
       [raw, ttl, this.#keys.channel, notice],
     );
   }
@@ -124,7 +134,7 @@ export class RedisTier implements SharedTier {
     // One script per key: keys of a batch may live in different Cluster slots.
     await Promise.all(
       keys.map((key) =>
-        this.#run(REMOVE, [this.#keys.value(key), this.#keys.lease(key)], [this.#keys.channel, notice(key)]),
+        this.#run(REMOVE, this.#keys.valueAndLease(key), [this.#keys.channel, notice(key)]),
       ),
     );
   }
