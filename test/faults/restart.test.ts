@@ -4,20 +4,22 @@ import type { Cache, CacheOptions } from '../../src/index.js';
 import { KeySpace } from '../../src/redis/keys.js';
 import { type SpawnedRedis, spawnRedis } from '../support/redis-server.js';
 import { type ChildNode, startChildren, stopChildren } from './support/child-node.js';
-import { gatedLoader, prefix, urlNode } from './support/nodes.js';
+import { gatedLoader, prefix, type SpiedNode, spiedNode, urlNode } from './support/nodes.js';
 
 let redis: SpawnedRedis;
 let children: ChildNode[] = [];
 let caches: Cache[] = [];
+let spied: SpiedNode[] = [];
 
 beforeEach(async () => {
   redis = await spawnRedis();
 });
 afterEach(async () => {
   await stopChildren(children);
-  await Promise.all(caches.map((cache) => cache.close()));
+  await Promise.all([...caches.map((cache) => cache.close()), ...spied.map((node) => node.close())]);
   children = [];
   caches = [];
+  spied = [];
   await redis.stop();
 });
 
@@ -155,6 +157,28 @@ describe('Redis killed and restarted', () => {
     for (const { cache, errors } of [a, b]) {
       expect(errors).toEqual([]);
       expect(cache.stats().breakerOpen).toBe(0);
+    }
+  });
+
+  it('lets many calls wait for a connection being set up without piling listeners on it', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const a = spiedNode(redis.url, { prefix: prefix() });
+      spied.push(a);
+      expect(a.client.status).not.toBe('ready');
+      const values = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => a.cache.cached(`k${i}`, () => i)),
+      );
+      expect(values).toEqual(Array.from({ length: 50 }, (_, i) => i));
+      expect(a.cache.stats().error).toBe(0);
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+      expect(a.client.listenerCount('ready')).toBeLessThanOrEqual(1);
+    } finally {
+      process.off('warning', onWarning);
     }
   });
 });
