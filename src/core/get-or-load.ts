@@ -5,15 +5,18 @@ import { CoarseClock } from './clock.js';
 import { Leader } from './leader.js';
 import { parseMessage } from './messages.js';
 import { decodeEntry, type NodeState, newToken, served, voidedLocally } from './node.js';
-import { canServeOnError, canServeWhileRevalidating, isFresh, shouldRefreshEarly } from './policy.js';
+import { canServeOnError, canServeWhileRevalidating, earlyRefreshAt, isFresh } from './policy.js';
 import { SingleFlight } from './singleflight.js';
 import type { ArmedWait } from './waiters.js';
 
 /** Returned by `freshLocalValue` when the fast path does not apply. */
 export const NOT_FRESH: unique symbol = Symbol('herdcache.notFresh');
 
-// -ln(u) > 20 has probability e^-20 (about 2e-9): further from expiry than this, XFetch never fires.
+// -ln(u) > 20 has probability e^-20 (about 2e-9): further from expiry than this many load times (times
+// beta), no refresh moment is drawn at all, which keeps the hot path free of it.
 const XFETCH_HORIZON = 20;
+// An entry whose early refresh was already started by this node.
+const REFRESH_STARTED = Number.POSITIVE_INFINITY;
 
 /** What to do when another node holds the lease. */
 type Mode = { background: false } | { background: true; refreshOf?: string };
@@ -28,18 +31,30 @@ const LEASE_EXPIRY_MARGIN = 25;
  */
 export class GetOrLoad {
   readonly #node: NodeState;
+  /** Callers waiting for a value share these. */
   readonly #flights = new SingleFlight<Lookup<unknown>>();
+  /**
+   * Background refreshes, kept apart: a refresh may end without a new value (another node is refreshing),
+   * and a caller that needs one must not be handed the old value it was trying to replace.
+   */
+  readonly #refreshes = new SingleFlight<Lookup<unknown>>();
   readonly #clock = new CoarseClock();
   readonly #leader: Leader;
+  /** This node's XFetch moment per entry, drawn the first time a hit comes near expiry. */
+  readonly #refreshAt = new WeakMap<Entry, number>();
+  /** Load times (times beta) ahead of expiry from which a refresh moment is drawn; 0 without early refresh. */
+  readonly #horizon: number;
 
   constructor(node: NodeState) {
     this.#node = node;
     this.#leader = new Leader(node);
+    const early = node.options.earlyRefresh;
+    this.#horizon = early === false ? 0 : XFETCH_HORIZON * early.beta;
   }
 
   /** Number of keys being resolved in this process right now. */
   get inFlight(): number {
-    return this.#flights.size;
+    return this.#flights.size + this.#refreshes.size;
   }
 
   /** A local entry this node may serve from memory: not voided by a tag, not older than maxLocalAge. */
@@ -67,7 +82,7 @@ export class GetOrLoad {
     const left = entry.freshUntil - now;
     if (left <= 0 || entry.tags.length > 0) return NOT_FRESH;
     if (node.shared.distributed && now - entry.createdAt > node.options.maxLocalAge) return NOT_FRESH;
-    if (left < entry.loadMs * XFETCH_HORIZON) this.#maybeRefreshEarly(key, entry, now, loader, policy);
+    if (left < entry.loadMs * this.#horizon) this.#maybeRefreshEarly(key, entry, now, loader, policy);
     node.localHit(key, now - entry.createdAt);
     return entry.value;
   }
@@ -95,11 +110,18 @@ export class GetOrLoad {
 
   #maybeRefreshEarly<T>(key: string, entry: Entry, now: number, loader: Loader<T>, policy: CallPolicy): void {
     const early = this.#node.options.earlyRefresh;
-    if (early === false || this.#flights.has(key)) return;
-    // 1 - random() is in (0, 1], so its logarithm is finite.
-    if (shouldRefreshEarly(entry, now, early.beta, 1 - Math.random())) {
-      this.#refreshInBackground(key, loader, policy, entry, entry.id);
+    if (early === false) return;
+    let at = this.#refreshAt.get(entry);
+    if (at === undefined) {
+      // 1 - random() is in (0, 1], so its logarithm is finite.
+      at = earlyRefreshAt(entry, early.beta, 1 - Math.random());
+      this.#refreshAt.set(entry, at);
     }
+    if (now < at || this.#flights.has(key) || this.#refreshes.has(key)) return;
+    // One attempt per entry and node: if another node is already refreshing, its `loaded` message replaces
+    // this entry; if the attempt fails, the entry simply expires as usual.
+    this.#refreshAt.set(entry, REFRESH_STARTED);
+    this.#refreshInBackground(key, loader, policy, entry, entry.id);
   }
 
   #refreshInBackground<T>(
@@ -109,9 +131,9 @@ export class GetOrLoad {
     entry: Entry,
     refreshOf: string | undefined,
   ): void {
-    if (this.#flights.has(key)) return;
+    if (this.#flights.has(key) || this.#refreshes.has(key)) return;
     const mode: Mode = refreshOf === undefined ? { background: true } : { background: true, refreshOf };
-    this.#flights
+    this.#refreshes
       .run(key, () => this.#resolve(key, loader, policy, entry, mode))
       .catch((error: unknown) => this.#node.emit('loadError', { key, error }));
   }

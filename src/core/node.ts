@@ -33,9 +33,15 @@ export interface NodeState {
   readonly closing: AbortSignal;
 }
 
+// Unique across processes by the random part, within one by the counter: a lease token is made on every
+// shared-tier read, and a fresh random one each time cost a tenth of the read's CPU.
+const TOKEN_PREFIX = randomBytes(9).toString('base64url');
+let tokenCounter = 0;
+
 /** A fresh lease token; also the id of the entry its holder writes. */
 export function newToken(): string {
-  return randomBytes(12).toString('base64url');
+  tokenCounter += 1;
+  return `${TOKEN_PREFIX}${tokenCounter.toString(36)}`;
 }
 
 /** The answer for a served entry. */

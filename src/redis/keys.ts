@@ -26,4 +26,10 @@ export class KeySpace {
   lease(key: string): string {
     return `${this.#slot(key)}:l`;
   }
+
+  /** Both names at the cost of one hash, for the scripts that touch both. */
+  valueAndLease(key: string): [string, string] {
+    const slot = this.#slot(key);
+    return [`${slot}:v`, `${slot}:l`];
+  }
 }

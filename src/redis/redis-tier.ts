@@ -83,11 +83,13 @@ export class RedisTier implements SharedTier {
   }
 
   async acquire(key: string, request: AcquireRequest): Promise<SharedRead> {
-    const reply = (await this.#run(
-      ACQUIRE,
-      this.#keys.valueAndLease(key),
-      [request.now, request.token, request.leaseTtl, request.refreshOf ?? '', request.force ? '1' : '0'],
-    )) as [string, SharedRead['role'], number, string?];
+    const reply = (await this.#run(ACQUIRE, this.#keys.valueAndLease(key), [
+      request.now,
+      request.token,
+      request.leaseTtl,
+      request.refreshOf ?? '',
+      request.force ? '1' : '0',
+    ])) as [string, SharedRead['role'], number, string?];
     const [raw, role, remaining, extra] = reply;
     const read: SharedRead = { raw: raw === '' ? null : raw, role, remaining: Number(remaining) };
     if (role === 'backoff') return { ...read, failure: extra ?? '' };
@@ -96,11 +98,13 @@ export class RedisTier implements SharedTier {
   }
 
   async commit(key: string, token: string, raw: string, ttl: number, notice: string): Promise<boolean> {
-    const stored = await this.#run(
-      COMMIT,
-      this.#keys.valueAndLease(key),
-      [token, raw, ttl, this.#keys.channel, notice],
-    );
+    const stored = await this.#run(COMMIT, this.#keys.valueAndLease(key), [
+      token,
+      raw,
+      ttl,
+      this.#keys.channel,
+      notice,
+    ]);
     return stored === 1;
   }
 
@@ -123,19 +127,13 @@ export class RedisTier implements SharedTier {
   }
 
   async write(key: string, raw: string, ttl: number, notice: string): Promise<void> {
-    await this.#run(
-      WRITE,
-      this.#keys.valueAndLease(key),
-      [raw, ttl, this.#keys.channel, notice],
-    );
+    await this.#run(WRITE, this.#keys.valueAndLease(key), [raw, ttl, this.#keys.channel, notice]);
   }
 
   async remove(keys: readonly string[], notice: (key: string) => string): Promise<void> {
     // One script per key: keys of a batch may live in different Cluster slots.
     await Promise.all(
-      keys.map((key) =>
-        this.#run(REMOVE, this.#keys.valueAndLease(key), [this.#keys.channel, notice(key)]),
-      ),
+      keys.map((key) => this.#run(REMOVE, this.#keys.valueAndLease(key), [this.#keys.channel, notice(key)])),
     );
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readEnvelope, writeEnvelope } from '../../src/core/envelope.js';
 import { encodeMessage, parseMessage } from '../../src/core/messages.js';
-import { jitteredTtl, shouldRefreshEarly, timeline } from '../../src/core/policy.js';
+import { earlyRefreshAt, jitteredTtl, timeline } from '../../src/core/policy.js';
 import { DecodeError, jsonCodec } from '../../src/index.js';
 import { resolveOptions } from '../../src/options.js';
 import type { Entry } from '../../src/types.js';
@@ -18,24 +18,20 @@ const entry = (overrides: Partial<Entry> = {}): Entry => ({
   ...overrides,
 });
 
-describe('XFetch', () => {
-  it('never refreshes far from expiry and always refreshes at it', () => {
-    const e = entry();
-    expect(shouldRefreshEarly(e, 1_000, 1, 0.5)).toBe(false);
-    expect(shouldRefreshEarly(e, 1_999, 1, 1)).toBe(false);
-    expect(shouldRefreshEarly(e, 2_000, 1, 1)).toBe(true);
+describe('early refresh moment', () => {
+  it('leads expiry by one load time plus delta * beta * -ln(random)', () => {
+    const e = entry({ loadMs: 100 });
+    expect(earlyRefreshAt(e, 1, 1)).toBe(1_900);
+    expect(earlyRefreshAt(e, 1, Math.exp(-1))).toBeCloseTo(1_800);
+    expect(earlyRefreshAt(e, 2, Math.exp(-1))).toBeCloseTo(1_600);
   });
 
-  it('refreshes with the probability the paper gives: exp(-timeLeft / (delta * beta))', () => {
+  it('draws the extra head start from the exponential distribution of the paper', () => {
     const e = entry({ loadMs: 100 });
     const trials = 20_000;
-    let refreshes = 0;
-    for (let i = 0; i < trials; i += 1)
-      if (shouldRefreshEarly(e, 1_900, 1, 1 - Math.random())) refreshes += 1;
-    expect(refreshes / trials).toBeCloseTo(Math.exp(-1), 1);
-    let eager = 0;
-    for (let i = 0; i < trials; i += 1) if (shouldRefreshEarly(e, 1_900, 2, 1 - Math.random())) eager += 1;
-    expect(eager / trials).toBeCloseTo(Math.exp(-0.5), 1);
+    let early = 0;
+    for (let i = 0; i < trials; i += 1) if (earlyRefreshAt(e, 1, 1 - Math.random()) <= 1_800) early += 1;
+    expect(early / trials).toBeCloseTo(Math.exp(-1), 1);
   });
 });
 
