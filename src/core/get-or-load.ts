@@ -1,10 +1,10 @@
 import { DecodeError, RemoteLoadError } from '../errors.js';
 import type { CallPolicy } from '../options.js';
-import type { Entry, Loader, Lookup, SharedRead } from '../types.js';
+import type { Entry, Loader, Lookup, SharedRead, SharedTier } from '../types.js';
 import { CoarseClock } from './clock.js';
 import { Leader } from './leader.js';
 import { parseMessage } from './messages.js';
-import { decodeEntry, type NodeState, newToken, served, voidedLocally } from './node.js';
+import { decodeEntry, type NodeState, newToken, quietly, served, voidedLocally } from './node.js';
 import { canServeOnError, canServeWhileRevalidating, earlyRefreshAt, isFresh } from './policy.js';
 import { SingleFlight } from './singleflight.js';
 import type { ArmedWait } from './waiters.js';
@@ -38,6 +38,12 @@ export class GetOrLoad {
    * and a caller that needs one must not be handed the old value it was trying to replace.
    */
   readonly #refreshes = new SingleFlight<Lookup<unknown>>();
+  /**
+   * Every load this process is running, by key, whichever path started it (caller, refresh, degraded
+   * revalidation): a second path that wants to load the key joins it instead, so a key never has two loads
+   * in one process, even while Redis comes and goes.
+   */
+  readonly #loads = new Map<string, Promise<Lookup<unknown>>>();
   readonly #clock = new CoarseClock();
   readonly #leader: Leader;
   /** This node's XFetch moment per entry, drawn the first time a hit comes near expiry. */
@@ -184,7 +190,14 @@ export class GetOrLoad {
             node.emit('hit', { key, tier: 'shared', age: now - stored.createdAt });
             return served(stored, 'hit', 'shared', now);
           case 'leader': {
-            const leading = this.#leader.lead(key, leaseToken, loader, policy, stale, node.shared, {
+            const running = this.#loads.get(key);
+            if (running !== undefined) {
+              // A load started while Redis was unreachable is still running here: give the lease back
+              // (quietly: nobody is waiting for it yet) and use that load rather than start a second one.
+              void quietly(node, node.shared.renew(key, leaseToken, 1));
+              return this.#joinOrServe(key, running, stale, mode.background, now);
+            }
+            const leading = this.#load(key, leaseToken, loader, policy, stale, node.shared, {
               background: mode.background,
               scheduleFrom: refreshOf !== undefined && mode.background ? stale?.freshUntil : undefined,
             });
@@ -286,6 +299,8 @@ export class GetOrLoad {
     const fallback = this.#node.fallback;
     const now = Date.now();
     if (local !== undefined && isFresh(local, now)) return served(local, 'hit', 'local', now);
+    const running = this.#loads.get(key);
+    if (running !== undefined) return this.#joinOrServe(key, running, local, false, now);
     const leaseToken = newToken();
     const revalidate = local !== undefined && canServeWhileRevalidating(local, now);
     const read = await fallback.acquire(key, {
@@ -297,11 +312,44 @@ export class GetOrLoad {
     if (local !== undefined && revalidate) {
       const leading =
         read.role === 'leader'
-          ? this.#leader.lead(key, leaseToken, loader, policy, local, fallback, { background: true })
+          ? this.#load(key, leaseToken, loader, policy, local, fallback, { background: true })
           : undefined;
       return this.#serveWhileLoading(key, local, leading, 'local', now);
     }
-    return this.#leader.lead(key, leaseToken, loader, policy, local, fallback, { background: false });
+    return this.#load(key, leaseToken, loader, policy, local, fallback, { background: false });
+  }
+
+  /** Starts a load through the leader and records it in #loads until it settles. */
+  #load<T>(
+    key: string,
+    leaseToken: string,
+    loader: Loader<T>,
+    policy: CallPolicy,
+    stale: Entry | undefined,
+    tier: SharedTier,
+    options: { background: boolean; scheduleFrom?: number | undefined },
+  ): Promise<Lookup<unknown>> {
+    const loading = this.#leader.lead(key, leaseToken, loader, policy, stale, tier, options);
+    const settled = () => {
+      if (this.#loads.get(key) === loading) this.#loads.delete(key);
+    };
+    loading.then(settled, settled);
+    this.#loads.set(key, loading);
+    return loading;
+  }
+
+  /** A load of the key is already running in this process: serve stale if allowed, else wait for it. */
+  #joinOrServe(
+    key: string,
+    running: Promise<Lookup<unknown>>,
+    stale: Entry | undefined,
+    background: boolean,
+    now: number,
+  ): Lookup<unknown> | Promise<Lookup<unknown>> {
+    if (stale !== undefined && (background || canServeWhileRevalidating(stale, now))) {
+      return this.#serveWhileLoading(key, stale, undefined, 'local', now);
+    }
+    return running;
   }
 
   /** Answers with a value inside stale-while-revalidate while `loading` (if any) goes on in the background. */

@@ -159,9 +159,12 @@ export class Leader {
     try {
       stored = await tier.commit(key, leaseToken, raw, retention(entry, now), notice);
     } catch (error) {
-      // Redis failed mid-write: the value still serves this node, bounded by maxLocalAge.
+      // Redis failed mid-write (out of memory, say): the value still serves this node, bounded by
+      // maxLocalAge. Releasing the lease and announcing the value may still work (DEL and PUBLISH are allowed
+      // when writes are not), so followers get it now instead of waiting out the lease.
       node.emit('error', error as Error);
       if (node.epoch() === epoch) node.local.set(key, entry, node.sizeOf(key, encoded));
+      await quietly(node, tier.abandon(key, leaseToken, 0, notice));
       return false;
     }
     if (!stored) return false;

@@ -1,6 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Cache } from '../../src/cache.js';
-import { createCache, EncodeError, LoadTimeoutError, RemoteLoadError } from '../../src/index.js';
+import { Cache } from '../../src/cache.js';
+import {
+  createCache,
+  EncodeError,
+  LoadTimeoutError,
+  RedisUnavailableError,
+  RemoteLoadError,
+} from '../../src/index.js';
+import { MemoryNetwork } from '../../src/memory/memory-network.js';
+import type { SharedTier } from '../../src/types.js';
 import { gate, memoryFleet, settle } from '../support/memory-fleet.js';
 
 let open: Cache[] = [];
@@ -242,6 +250,47 @@ describe('single process', () => {
     const cache = createCache();
     await cache.close();
     await expect(cache.cached('k', () => 1)).rejects.toMatchObject({ code: 'HERDCACHE_CLOSED' });
+  });
+});
+
+describe('with the shared tier down', () => {
+  /** A shared tier whose every call fails, as Redis does when it is unreachable. */
+  function unreachable(): SharedTier {
+    const down = () => Promise.reject(new RedisUnavailableError('down'));
+    return {
+      distributed: true,
+      acquire: down,
+      commit: down,
+      abandon: down,
+      renew: down,
+      read: down,
+      write: down,
+      remove: down,
+      invalidateTags: down,
+      tagTimes: down,
+      close: async () => {},
+    };
+  }
+
+  it('never runs two loads of one key in a process, whichever path asks', async () => {
+    vi.useFakeTimers();
+    const cache = new Cache(
+      { ttl: 100, staleWhileRevalidate: 100, earlyRefresh: false, heartbeatInterval: 0 },
+      { shared: unreachable(), bus: new MemoryNetwork().bus() },
+    );
+    track([cache]);
+    cache.on('error', () => {});
+    expect(await cache.cached('k', () => 'v1')).toBe('v1');
+    vi.advanceTimersByTime(150);
+    const slow = gate<string>();
+    const loader = vi.fn(() => slow.promise);
+    expect(await cache.lookup('k', loader)).toMatchObject({ status: 'stale', value: 'v1' });
+    vi.advanceTimersByTime(100);
+    const joined = cache.cached('k', loader);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(loader).toHaveBeenCalledTimes(1);
+    slow.open('v2');
+    expect(await joined).toBe('v2');
   });
 });
 
