@@ -1,54 +1,20 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { EventEmitter, once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { CacheOptions } from '../../src/index.js';
 import type { CallResult, Command, LoaderSpec, Report } from './fleet-worker.js';
+import { IpcChild } from './ipc-child.js';
 
 const WORKER = fileURLToPath(new URL('./fleet-worker.ts', import.meta.url));
 
-type Reported<E extends Report['ev']> = Extract<Report, { ev: E }>;
-
 /** One child process running a cache, driven over IPC. */
-export class FleetNode extends EventEmitter {
-  readonly child: ChildProcess;
-  readonly reports: Report[] = [];
+export class FleetNode extends IpcChild<Report> {
   #nextId = 0;
 
   constructor() {
-    super();
-    this.child = fork(WORKER, [], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.child.on('message', (report: Report) => {
-      this.reports.push(report);
-      this.emit(report.ev, report);
-    });
+    super(WORKER);
   }
 
   #send(command: Command): void {
     this.child.send(command);
-  }
-
-  /** Waits for the next report of a kind that matches. */
-  async next<E extends Report['ev']>(
-    ev: E,
-    match: (report: Reported<E>) => boolean = () => true,
-  ): Promise<Reported<E>> {
-    return new Promise((resolve, reject) => {
-      const onReport = (report: Reported<E>) => {
-        if (!match(report)) return;
-        this.off(ev, onReport);
-        this.child.off('exit', onExit);
-        resolve(report);
-      };
-      const onExit = () => {
-        this.off(ev, onReport);
-        reject(new Error(`worker ${this.child.pid} exited while waiting for ${ev}`));
-      };
-      this.on(ev, onReport);
-      this.child.once('exit', onExit);
-    });
   }
 
   async init(options: CacheOptions): Promise<void> {
@@ -98,22 +64,8 @@ export class FleetNode extends EventEmitter {
     return this.reports.filter((r) => r.ev === ev && (key === undefined || r.key === key)).length;
   }
 
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = once(this.child, 'exit');
-    const id = this.#nextId++;
-    try {
-      this.#send({ cmd: 'close', id });
-    } catch {
-      // Already disconnected: the kill below is enough.
-    }
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3_000);
-    await exited;
-    clearTimeout(timer);
-  }
-
-  kill(signal: NodeJS.Signals): void {
-    this.child.kill(signal);
+  close(): Promise<void> {
+    return this.shutdown(() => this.#send({ cmd: 'close', id: this.#nextId++ }));
   }
 }
 

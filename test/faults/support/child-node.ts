@@ -1,7 +1,6 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { EventEmitter, once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { CacheOptions } from '../../../src/index.js';
+import { IpcChild } from '../../support/ipc-child.js';
 import type { CallResult, Command, Forwarded, LoaderSpec, Report } from './worker.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -9,42 +8,11 @@ const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 type Reported<E extends Report['ev']> = Extract<Report, { ev: E }>;
 
 /** One cache node in a child process, driven over IPC; it can be paused with SIGSTOP or killed. */
-export class ChildNode extends EventEmitter {
-  readonly child: ChildProcess;
-  readonly reports: Report[] = [];
+export class ChildNode extends IpcChild<Report> {
   #nextId = 0;
 
   constructor() {
-    super();
-    this.child = fork(WORKER, [], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.child.on('message', (report: Report) => {
-      this.reports.push(report);
-      this.emit(report.ev, report);
-    });
-  }
-
-  /** The next report of a kind that matches (reports already received do not count). */
-  next<E extends Report['ev']>(
-    ev: E,
-    match: (report: Reported<E>) => boolean = () => true,
-  ): Promise<Reported<E>> {
-    return new Promise((resolve, reject) => {
-      const onReport = (report: Reported<E>) => {
-        if (!match(report)) return;
-        this.off(ev, onReport);
-        this.child.off('exit', onExit);
-        resolve(report);
-      };
-      const onExit = () => {
-        this.off(ev, onReport);
-        reject(new Error(`worker ${this.child.pid} exited while waiting for ${ev}`));
-      };
-      this.on(ev, onReport);
-      this.child.once('exit', onExit);
-    });
+    super(WORKER);
   }
 
   /** The next forwarded cache event of this name. */
@@ -84,23 +52,9 @@ export class ChildNode extends EventEmitter {
     return (await done).ok;
   }
 
-  kill(signal: NodeJS.Signals): void {
-    this.child.kill(signal);
-  }
-
   /** Closes the cache and waits for the process to exit; kills it if it does not. */
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = once(this.child, 'exit');
-    this.child.kill('SIGCONT');
-    try {
-      this.#send({ cmd: 'close', id: this.#nextId++ });
-    } catch {
-      // Already disconnected: the kill below ends it.
-    }
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3_000);
-    await exited;
-    clearTimeout(timer);
+  close(): Promise<void> {
+    return this.shutdown(() => this.#send({ cmd: 'close', id: this.#nextId++ }));
   }
 
   #send(command: Command): void {
