@@ -67,13 +67,21 @@ export function variantKey(base: string, names: readonly string[], headers: Inco
   return JSON.stringify([`${NAMESPACE}:variant`, base, names, varyValues(names, headers)]);
 }
 
+// A hash per request showed up on the hit path; paths repeat, so recent ones are remembered (bounded).
+const pathTags = new Map<string, string>();
+const PATH_TAGS_KEPT = 10_000;
+
 /**
  * The tag every entry of one path carries (all queries, users and variants), so a successful unsafe
  * request can void them all with one `invalidateTag`, on every node. Hashed to keep Redis keys short.
  */
 export function pathTag(host: string, path: string): string {
-  const digest = createHash('sha256')
-    .update(JSON.stringify([host, path]))
-    .digest('base64url');
-  return `${NAMESPACE}:path:${digest}`;
+  const id = JSON.stringify([host, path]);
+  let tag = pathTags.get(id);
+  if (tag === undefined) {
+    tag = `${NAMESPACE}:path:${createHash('sha256').update(id).digest('base64url')}`;
+    if (pathTags.size >= PATH_TAGS_KEPT) pathTags.clear();
+    pathTags.set(id, tag);
+  }
+  return tag;
 }
