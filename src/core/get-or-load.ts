@@ -58,11 +58,6 @@ export class GetOrLoad {
     this.#horizon = early === false ? 0 : XFETCH_HORIZON * early.beta;
   }
 
-  /** Number of keys being resolved in this process right now. */
-  get inFlight(): number {
-    return this.#flights.size + this.#refreshes.size;
-  }
-
   /** A local entry this node may serve from memory: not voided by a tag, not older than maxLocalAge. */
   localEntry(key: string, now: number): Entry | undefined {
     const node = this.#node;

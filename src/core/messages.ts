@@ -12,6 +12,7 @@ export type BusMessage =
 
 const KINDS = ['loaded', 'failed', 'empty', 'invalidated', 'tag', 'heartbeat'] as const;
 
+/** The wire form of a bus message. */
 export function encodeMessage(message: BusMessage): string {
   switch (message.kind) {
     case 'loaded':

@@ -1,8 +1,9 @@
 import type { CallPolicy } from '../options.js';
 import type { Entry } from '../types.js';
 
-/** Pure decisions about entries and time. No I/O, no clocks: `now` is always passed in. */
+// Pure decisions about entries and time. No I/O, no clocks: `now` is always passed in.
 
+/** Fresh: served without asking anyone. */
 export function isFresh(entry: Entry, now: number): boolean {
   return now < entry.freshUntil;
 }
@@ -15,11 +16,6 @@ export function canServeWhileRevalidating(entry: Entry, now: number): boolean {
 /** Inside stale-if-error: may stand in for a failed or timed-out load. */
 export function canServeOnError(entry: Entry, now: number): boolean {
   return now < entry.errorUntil;
-}
-
-/** Whether the entry is still worth keeping anywhere. */
-export function isUsable(entry: Entry, now: number): boolean {
-  return now < Math.max(entry.freshUntil, entry.staleUntil, entry.errorUntil);
 }
 
 /**

@@ -70,8 +70,4 @@ export class Waiters {
   notifyAll(wake: Wake): void {
     for (const key of [...this.#byKey.keys()]) this.notify(key, wake);
   }
-
-  get size(): number {
-    return this.#byKey.size;
-  }
 }

@@ -32,6 +32,7 @@ function subscriberConnection(redisTimeout: number): RedisOptions {
   };
 }
 
+/** What `connectRedis` hands the cache. */
 export interface RedisParts {
   readonly tier: RedisTier;
   readonly bus: RedisBus;

@@ -14,6 +14,7 @@ end
 local BACKOFF = '!backoff:'
 `;
 
+/** A script with its SHA-1, for EVALSHA with a fallback to EVAL. */
 export interface LuaScript {
   readonly source: string;
   readonly sha: string;
