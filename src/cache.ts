@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { CircuitBreaker } from './core/breaker.js';
-import { readEnvelope, writeEnvelope } from './core/envelope.js';
+import { writeEnvelope } from './core/envelope.js';
 import { GetOrLoad, NOT_FRESH } from './core/get-or-load.js';
 import { GuardedTier } from './core/guarded-tier.js';
 import { type BusMessage, encodeMessage, parseMessage } from './core/messages.js';
-import { isFresh, retention, timeline } from './core/policy.js';
+import { retention, timeline } from './core/policy.js';
 import { Waiters } from './core/waiters.js';
 import { CacheClosedError, EncodeError, InvalidArgumentError, RedisUnavailableError } from './errors.js';
 import type { CacheEvents } from './events.js';
@@ -187,31 +187,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly get = async <T>(key: string): Promise<T | undefined> => {
     if (this.#closed) throw new CacheClosedError();
     assertKey(key);
-    const now = Date.now();
-    const local = this.#engine.localEntry(key, now);
-    if (local !== undefined && isFresh(local, now)) return local.value as T;
-    if (!this.#shared.distributed) return undefined;
-    const epoch = this.#epoch;
-    let raw: string | null;
-    try {
-      raw = await this.#shared.read(key);
-    } catch (error) {
-      this.#emit('error', error as Error);
-      return undefined;
-    }
-    if (raw === null) return undefined;
-    let entry: Entry;
-    try {
-      entry = readEnvelope(key, raw, this.#options.codec);
-    } catch (error) {
-      this.#emit('error', error as Error);
-      return undefined;
-    }
-    if (!isFresh(entry, Date.now()) || this.#engine.localEntry(key, now) !== undefined) {
-      return isFresh(entry, Date.now()) ? (entry.value as T) : undefined;
-    }
-    if (this.#epoch === epoch) this.#local.set(key, entry, raw.length);
-    return entry.value as T;
+    return (await this.#engine.peek(key)) as T | undefined;
   };
 
   /**

@@ -71,6 +71,27 @@ export class GetOrLoad {
     return entry;
   }
 
+  /** The fresh value from either tier, or undefined: no load, no lease. A shared read fills the local tier. */
+  async peek(key: string): Promise<unknown> {
+    const node = this.#node;
+    const now = Date.now();
+    const local = this.localEntry(key, now);
+    if (local !== undefined && isFresh(local, now)) return local.value;
+    if (!node.shared.distributed) return undefined;
+    const epoch = node.epoch();
+    let raw: string | null;
+    try {
+      raw = await node.shared.read(key);
+    } catch (error) {
+      node.emit('error', error as Error);
+      return undefined;
+    }
+    const entry = raw === null ? undefined : await decodeEntry(node, key, raw);
+    if (entry === undefined || !isFresh(entry, Date.now())) return undefined;
+    this.#fill(key, entry, raw, epoch);
+    return entry.value;
+  }
+
   /**
    * The hot path: a fresh, untagged local entry young enough to trust, returned without allocating.
    * Anything else returns NOT_FRESH and takes the full `lookup`.

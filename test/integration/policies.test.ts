@@ -74,6 +74,19 @@ describe('policies against Redis', () => {
     expect(await b.cached('tagged:1', () => 'unused')).toBe('one-after');
   });
 
+  it('get() never returns a value voided by a tag, even on a node that joined after the invalidation', async () => {
+    const prefix = `test:policies:${randomUUID()}:`;
+    const a = createCache({ redis: redisUrl, prefix });
+    nodes.push(a);
+    await a.cached('k', () => 'tagged', { tags: ['t'] });
+    expect(await a.get('k')).toBe('tagged');
+    await a.invalidateTag('t');
+    const late = createCache({ redis: redisUrl, prefix });
+    nodes.push(late);
+    expect(await late.get('k')).toBeUndefined();
+    expect(await a.get('k')).toBeUndefined();
+  });
+
   it('soft timeout on a follower: it serves its stale value instead of waiting out a slow leader', async () => {
     const ttl = 100;
     const { nodes: fleetNodes } = await fleet(2, {
