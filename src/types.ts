@@ -117,7 +117,10 @@ export interface SharedTier {
   renew(key: string, token: string, leaseTtl: number): Promise<boolean>;
   /** Reads an entry without touching the lease. */
   read(key: string): Promise<string | null>;
-  /** Stores unconditionally and revokes any lease in flight, then publishes `notice`. */
+  /**
+   * Stores (unless the stored entry was created later: a late delivery must not overwrite newer data), revokes
+   * any lease in flight, then publishes `notice`.
+   */
   write(key: string, raw: string, ttl: number, notice: string): Promise<void>;
   /** Deletes entries and revokes their leases, then publishes `notice` for each. */
   remove(keys: readonly string[], notice: (key: string) => string): Promise<void>;

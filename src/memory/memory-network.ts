@@ -111,6 +111,8 @@ export class MemoryNetwork {
   }
 
   write(key: string, raw: string, ttl: number, notice: string): void {
+    const current = this.#live(this.#entries, key)?.value;
+    if (current !== undefined && createdAtOf(current) > createdAtOf(raw)) return;
     if (this.#retainValues) this.#entries.set(key, { value: raw, expiresAt: Date.now() + ttl });
     this.#leases.delete(key);
     this.publish(notice);
@@ -132,6 +134,12 @@ export class MemoryNetwork {
   tagTimes(tags: readonly string[]): (number | undefined)[] {
     return tags.map((tag) => this.#tagTimes.get(tag));
   }
+}
+
+/** The store time in an entry's header; foreign text counts as older than anything. */
+function createdAtOf(raw: string): number {
+  const created = raw.startsWith('hc1 ') ? Number(raw.split(' ', 3)[2]) : Number.NaN;
+  return Number.isFinite(created) ? created : Number.NEGATIVE_INFINITY;
 }
 
 class MemorySharedTier implements SharedTier {

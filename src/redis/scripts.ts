@@ -102,10 +102,20 @@ return 1
 `,
 );
 
-/** KEYS: value, lease. ARGV: raw, ttl, channel, notice. Unconditional store that revokes loads in flight. */
+/**
+ * KEYS: value, lease. ARGV: raw, ttl, channel, notice. `set`: stores and revokes loads in flight, unless the
+ * stored entry is newer than this one (a `set` delivered late, after its caller gave up on it, must not
+ * overwrite what came after it).
+ */
 export const WRITE = script(
   2,
   `
+local current = get(KEYS[1])
+if current then
+  local stored = tonumber(string.match(current, '^hc1 %S+ (%d+) ') or '')
+  local incoming = tonumber(string.match(ARGV[1], '^hc1 %S+ (%d+) ') or '')
+  if stored and incoming and stored > incoming then return 0 end
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('DEL', KEYS[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])

@@ -149,6 +149,15 @@ describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
     await expect.poll(() => received).toContain('removed-j');
   });
 
+  it('does not let a write created earlier overwrite a newer entry (a late set)', async () => {
+    const { tier } = adapter;
+    const newer = `hc1 new 2000 ${Date.now() + 10_000} 0 0 5 -\n"newer"`;
+    const late = `hc1 old 1000 ${Date.now() + 10_000} 0 0 5 -\n"late"`;
+    await tier.write('late', newer, 10_000, 'n');
+    await tier.write('late', late, 10_000, 'n');
+    expect(await tier.read('late')).toBe(newer);
+  });
+
   it('treats foreign bytes under a key as a miss that the leader may overwrite', async () => {
     const { tier } = adapter;
     await adapter.poke('k', 'not ours');
