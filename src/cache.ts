@@ -59,8 +59,6 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly #engine: GetOrLoad;
   readonly #closing = new AbortController();
   readonly #counts = new Map<string, number>();
-  #localHits = 0;
-  #hitObserved = false;
   readonly #subscribed: Promise<void>;
   #epoch = 0;
   #closed = false;
@@ -80,10 +78,10 @@ export class Cache extends EventEmitter<CacheEvents> {
     // Whether anyone listens to `hit` is tracked here rather than asked on every local hit.
     const untyped = this as EventEmitter;
     untyped.on('newListener', (event: string | symbol) => {
-      if (event === 'hit') this.#hitObserved = true;
+      if (event === 'hit') this.#engine.hitObserved = true;
     });
     untyped.on('removeListener', (event: string | symbol) => {
-      if (event === 'hit') this.#hitObserved = this.listenerCount('hit') > 0;
+      if (event === 'hit') this.#engine.hitObserved = this.listenerCount('hit') > 0;
     });
     const o = this.#options;
     this.#local = o.local === false ? new NoLocalTier() : new LruLocalTier(o.local);
@@ -121,10 +119,7 @@ export class Cache extends EventEmitter<CacheEvents> {
       epoch: () => this.#epoch,
       sizeOf: sizeOf ? (key, encoded) => sizeOf(encoded, key) : (_key, encoded) => encoded.length,
       emit: (event, ...args) => this.#emit(event, ...args),
-      localHit: (key, age) => {
-        this.#localHits += 1;
-        if (this.#hitObserved) this.emit('hit', { key, tier: 'local', age });
-      },
+      emitLocalHit: (key, age) => this.emit('hit', { key, tier: 'local', age }),
       closing: this.#closing.signal,
     });
     this.#subscribed = this.#bus
@@ -291,7 +286,7 @@ export class Cache extends EventEmitter<CacheEvents> {
       localSize: this.#local.size,
     };
     for (const event of events) result[event] = counts[event] ?? 0;
-    result.hit = (result.hit ?? 0) + this.#localHits;
+    result.hit = (result.hit ?? 0) + this.#engine.localHits;
     return result as CacheStats;
   }
 

@@ -50,12 +50,19 @@ export class GetOrLoad {
   readonly #refreshAt = new WeakMap<Entry, number>();
   /** Load times (times beta) ahead of expiry from which a refresh moment is drawn; 0 without early refresh. */
   readonly #horizon: number;
+  /** Infinite without Redis: then nothing can be invalidated behind this node's back. */
+  readonly #maxLocalAge: number;
+  /** Fresh local hits so far, counted here because the hot path cannot afford an event per hit. */
+  localHits = 0;
+  /** Set by the cache while anyone listens to `hit`. */
+  hitObserved = false;
 
   constructor(node: NodeState) {
     this.#node = node;
     this.#leader = new Leader(node);
     const early = node.options.earlyRefresh;
     this.#horizon = early === false ? 0 : XFETCH_HORIZON * early.beta;
+    this.#maxLocalAge = node.shared.distributed ? node.options.maxLocalAge : Number.POSITIVE_INFINITY;
   }
 
   /** A local entry this node may serve from memory: not voided by a tag, not older than maxLocalAge. */
@@ -63,7 +70,7 @@ export class GetOrLoad {
     const node = this.#node;
     const entry = node.local.get(key);
     if (entry === undefined) return undefined;
-    if (node.shared.distributed && now - entry.createdAt > node.options.maxLocalAge) return undefined;
+    if (now - entry.createdAt > this.#maxLocalAge) return undefined;
     if (entry.tags.length > 0 && voidedLocally(node, entry)) {
       node.local.delete(key);
       return undefined;
@@ -103,10 +110,15 @@ export class GetOrLoad {
     const now = this.#clock.now();
     const left = entry.freshUntil - now;
     if (left <= 0 || entry.tags.length > 0) return NOT_FRESH;
-    if (node.shared.distributed && now - entry.createdAt > node.options.maxLocalAge) return NOT_FRESH;
+    if (now - entry.createdAt > this.#maxLocalAge) return NOT_FRESH;
     if (left < entry.loadMs * this.#horizon) this.#maybeRefreshEarly(key, entry, now, loader, policy);
-    node.localHit(key, now - entry.createdAt);
+    this.#countLocalHit(key, now - entry.createdAt);
     return entry.value;
+  }
+
+  #countLocalHit(key: string, age: number): void {
+    this.localHits += 1;
+    if (this.hitObserved) this.#node.emitLocalHit(key, age);
   }
 
   /** The whole lookup, with how the value was served. */
@@ -116,7 +128,7 @@ export class GetOrLoad {
     if (entry !== undefined) {
       if (isFresh(entry, now)) {
         this.#maybeRefreshEarly(key, entry, now, loader, policy);
-        this.#node.localHit(key, now - entry.createdAt);
+        this.#countLocalHit(key, now - entry.createdAt);
         return Promise.resolve(served<T>(entry, 'hit', 'local', now));
       }
       if (canServeWhileRevalidating(entry, now)) {

@@ -27,8 +27,8 @@ export interface NodeState {
   /** Size of an entry for the local tier's size bound. */
   sizeOf(key: string, encoded: string): number;
   readonly emit: Emit;
-  /** Counts a fresh local hit; emits `hit` only when someone listens (it runs on every hit). */
-  readonly localHit: (key: string, age: number) => void;
+  /** Emits `hit` for a local hit, uncounted (the engine counts those itself, on the hot path). */
+  readonly emitLocalHit: (key: string, age: number) => void;
   /** Aborted by close(); every loader's signal follows it. */
   readonly closing: AbortSignal;
 }
