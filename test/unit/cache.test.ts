@@ -208,6 +208,20 @@ describe('single process', () => {
     expect(bySize!.stats().localSize).toBe(2);
   });
 
+  it('counts every hit and emits hit events only while someone listens', async () => {
+    const [cache] = track([createCache()]);
+    await cache!.cached('k', () => 1);
+    await cache!.cached('k', () => 2);
+    const heard: unknown[] = [];
+    const listener = (event: unknown) => heard.push(event);
+    cache!.on('hit', listener);
+    await cache!.cached('k', () => 3);
+    cache!.off('hit', listener);
+    await cache!.cached('k', () => 4);
+    expect(heard).toEqual([expect.objectContaining({ key: 'k', tier: 'local' })]);
+    expect(cache!.stats()).toMatchObject({ hit: 3, miss: 1, load: 1 });
+  });
+
   it('is usable destructured', async () => {
     const { cached, invalidate } = track([createCache()])[0]!;
     expect(await cached('k', () => 7)).toBe(7);
