@@ -4,7 +4,7 @@ import { CircuitBreaker } from './core/breaker.js';
 import { writeEnvelope } from './core/envelope.js';
 import { GetOrLoad, NOT_FRESH } from './core/get-or-load.js';
 import { GuardedTier } from './core/guarded-tier.js';
-import { type BusMessage, encodeMessage, parseMessage } from './core/messages.js';
+import { encodeMessage, parseMessage } from './core/messages.js';
 import { retention, timeline } from './core/policy.js';
 import { Waiters } from './core/waiters.js';
 import { CacheClosedError, EncodeError, InvalidArgumentError, RedisUnavailableError } from './errors.js';
@@ -211,7 +211,7 @@ export class Cache extends EventEmitter<CacheEvents> {
       tags: policy.tags,
     };
     const raw = writeEnvelope(entry, encoded);
-    const notice = this.#notice({ kind: 'invalidated', node: this.#id, key });
+    const notice = encodeMessage({ kind: 'invalidated', node: this.#id, key });
     this.#epoch += 1;
     await this.#fallback.write(key, raw, retention(entry, now), notice);
     this.#local.set(key, entry, encoded.length);
@@ -233,7 +233,7 @@ export class Cache extends EventEmitter<CacheEvents> {
     if (list.length === 0) return;
     this.#epoch += 1;
     for (const key of list) this.#local.delete(key);
-    const notice = (key: string) => this.#notice({ kind: 'invalidated', node: this.#id, key });
+    const notice = (key: string) => encodeMessage({ kind: 'invalidated', node: this.#id, key });
     await this.#fallback.remove(list, notice);
     this.#emit('invalidate', { keys: list, origin: 'local' });
     if (this.#shared.distributed) await this.#onRedis(() => this.#shared.remove(list, notice));
@@ -255,10 +255,12 @@ export class Cache extends EventEmitter<CacheEvents> {
     for (const tag of list) this.#tagTimes.set(tag, Math.max(at, this.#tagTimes.get(tag) ?? 0));
     this.#emit('invalidateTag', { tags: list, origin: 'local' });
     if (!this.#shared.distributed) return;
-    const notice = list.map((tag) => this.#notice({ kind: 'tag', node: this.#id, tag, at }));
+    const notice = list.map((tag) => encodeMessage({ kind: 'tag', node: this.#id, tag, at }));
+    // One script per tag (each announces its own tag), sent together rather than one after another.
     await this.#onRedis(async () => {
-      for (const [index, tag] of list.entries())
-        await this.#shared.invalidateTags([tag], at, notice[index] as string);
+      await Promise.all(
+        list.map((tag, index) => this.#shared.invalidateTags([tag], at, notice[index] as string)),
+      );
     });
   };
 
@@ -312,10 +314,6 @@ export class Cache extends EventEmitter<CacheEvents> {
         ? error
         : new RedisUnavailableError(`Redis write failed: ${(error as Error).message}`, { cause: error });
     }
-  }
-
-  #notice(message: BusMessage): string {
-    return encodeMessage(message);
   }
 
   #emit<E extends keyof CacheEvents>(event: E, ...args: CacheEvents[E]): void {
@@ -390,7 +388,7 @@ export class Cache extends EventEmitter<CacheEvents> {
    * subscriber is detected within about three intervals.
    */
   #startHeartbeat(interval: number): void {
-    const beat = this.#notice({ kind: 'heartbeat', node: this.#id });
+    const beat = encodeMessage({ kind: 'heartbeat', node: this.#id });
     let inFlight = false;
     this.#heartbeat = setInterval(() => {
       if (this.#beatUnseenSince !== undefined && Date.now() - this.#beatUnseenSince > interval) {

@@ -1,6 +1,6 @@
 import { DecodeError, RemoteLoadError } from '../errors.js';
 import type { CallPolicy } from '../options.js';
-import type { Entry, Loader, Lookup, SharedRead, SharedTier } from '../types.js';
+import type { Entry, Loader, Lookup, SharedRead } from '../types.js';
 import { CoarseClock } from './clock.js';
 import { Leader } from './leader.js';
 import { parseMessage } from './messages.js';
@@ -225,10 +225,13 @@ export class GetOrLoad {
               void quietly(node, node.shared.renew(key, leaseToken, 1));
               return this.#joinOrServe(key, running, stale, mode.background, now);
             }
-            const leading = this.#load(key, leaseToken, loader, policy, stale, node.shared, {
-              background: mode.background,
-              scheduleFrom: refreshOf !== undefined && mode.background ? stale?.freshUntil : undefined,
-            });
+            const leading = this.#track(
+              key,
+              this.#leader.lead(key, leaseToken, loader, policy, stale, node.shared, {
+                background: mode.background,
+                scheduleFrom: refreshOf !== undefined && mode.background ? stale?.freshUntil : undefined,
+              }),
+            );
             // Redis still holds a value inside stale-while-revalidate (this node had none): serve it now.
             if (!mode.background && stale !== undefined && canServeWhileRevalidating(stale, now)) {
               return this.#serveWhileLoading(key, stale, leading, stored === stale ? 'shared' : 'local', now);
@@ -340,24 +343,21 @@ export class GetOrLoad {
     if (local !== undefined && revalidate) {
       const leading =
         read.role === 'leader'
-          ? this.#load(key, leaseToken, loader, policy, local, fallback, { background: true })
+          ? this.#track(
+              key,
+              this.#leader.lead(key, leaseToken, loader, policy, local, fallback, { background: true }),
+            )
           : undefined;
       return this.#serveWhileLoading(key, local, leading, 'local', now);
     }
-    return this.#load(key, leaseToken, loader, policy, local, fallback, { background: false });
+    return this.#track(
+      key,
+      this.#leader.lead(key, leaseToken, loader, policy, local, fallback, { background: false }),
+    );
   }
 
-  /** Starts a load through the leader and records it in #loads until it settles. */
-  #load<T>(
-    key: string,
-    leaseToken: string,
-    loader: Loader<T>,
-    policy: CallPolicy,
-    stale: Entry | undefined,
-    tier: SharedTier,
-    options: { background: boolean; scheduleFrom?: number | undefined },
-  ): Promise<Lookup<unknown>> {
-    const loading = this.#leader.lead(key, leaseToken, loader, policy, stale, tier, options);
+  /** Records a load started through the leader in #loads until it settles. */
+  #track(key: string, loading: Promise<Lookup<unknown>>): Promise<Lookup<unknown>> {
     const settled = () => {
       if (this.#loads.get(key) === loading) this.#loads.delete(key);
     };
