@@ -1,7 +1,7 @@
 import express from 'express';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cacheResponses } from '../../src/http/index.js';
-import { countdown, gate, Harness, nextLoad, send } from './helpers.js';
+import { appCountingArrivals, countdown, gate, Harness, nextLoad, send } from './helpers.js';
 
 let h: Harness;
 beforeEach(() => {
@@ -12,14 +12,9 @@ afterEach(() => h.close());
 describe('coalescing in one process', () => {
   it('gives each of 20 coalesced requests only its own cookie, and stores nothing', async () => {
     const cache = await h.cache();
-    const arrived = countdown(20);
+    const { app, arrived } = appCountingArrivals(20);
     const release = gate();
     let calls = 0;
-    const app = express();
-    app.use((_req, _res, next) => {
-      arrived.hit();
-      next();
-    });
     app.get('/login', cacheResponses(cache), async (req, res) => {
       calls += 1;
       if (calls === 1) await release.promise;
@@ -45,15 +40,10 @@ describe('coalescing in one process', () => {
 
   it('releases the waiters of an uncacheable response to run the route side by side (hit-for-miss)', async () => {
     const cache = await h.cache();
-    const arrived = countdown(10);
+    const { app, arrived } = appCountingArrivals(10);
     const release = gate();
     const waitersInside = countdown(9);
     let calls = 0;
-    const app = express();
-    app.use((_req, _res, next) => {
-      arrived.hit();
-      next();
-    });
     app.get('/mine', cacheResponses(cache), async (_req, res) => {
       calls += 1;
       if (calls === 1) await release.promise;
@@ -101,14 +91,9 @@ describe('coalescing in one process', () => {
 
   it('coalesces again once a hit-for-miss window is off (hitForMiss: 0)', async () => {
     const cache = await h.cache();
-    const arrived = countdown(5);
+    const { app, arrived } = appCountingArrivals(5);
     const release = gate();
     let calls = 0;
-    const app = express();
-    app.use((_req, _res, next) => {
-      arrived.hit();
-      next();
-    });
     app.get('/mine', cacheResponses(cache, { hitForMiss: 0 }), async (_req, res) => {
       calls += 1;
       if (calls === 1) await release.promise;

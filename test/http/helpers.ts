@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { type IncomingHttpHeaders, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
+import express, { type Express } from 'express';
 import { inject } from 'vitest';
 import { type Cache, type CacheOptions, createCache } from '../../src/index.js';
+import { type Gate, gate } from '../support/gate.js';
 
 export interface Reply {
   readonly status: number;
@@ -55,18 +56,7 @@ export function sendAndAbort(url: string): Promise<void> {
   });
 }
 
-export interface Gate<T = void> {
-  readonly promise: Promise<T>;
-  open(value: T): void;
-}
-
-export function gate<T = void>(): Gate<T> {
-  let open!: (value: T) => void;
-  const promise = new Promise<T>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
+export { type Gate, gate };
 
 /** Resolves once `count` is reached by `hit()`. */
 export function countdown(count: number): { hit(): void; readonly reached: Promise<void> } {
@@ -79,6 +69,17 @@ export function countdown(count: number): { hit(): void; readonly reached: Promi
     },
     reached: done.promise,
   };
+}
+
+/** An Express app that counts requests as they arrive, before any route or middleware of the test. */
+export function appCountingArrivals(count: number): { app: Express; arrived: ReturnType<typeof countdown> } {
+  const arrived = countdown(count);
+  const app = express();
+  app.use((_req, _res, next) => {
+    arrived.hit();
+    next();
+  });
+  return { app, arrived };
 }
 
 /**

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { cacheResponses } from '../../src/http/index.js';
 import { createCache } from '../../src/index.js';
 import { type SpawnedRedis, spawnRedis } from '../support/redis-server.js';
-import { countdown, gate, Harness, nextLoad, send, sendAndAbort } from './helpers.js';
+import { appCountingArrivals, gate, Harness, nextLoad, send, sendAndAbort } from './helpers.js';
 
 let h: Harness;
 let redis: SpawnedRedis | undefined;
@@ -73,14 +73,9 @@ describe('when Redis fails', () => {
 
   it('lets a request that waited on an aborted leader run the route itself', async () => {
     const cache = await h.cache();
-    const arrived = countdown(2);
+    const { app, arrived } = appCountingArrivals(2);
     const leaderClosed = gate();
     let calls = 0;
-    const app = express();
-    app.use((_req, _res, next) => {
-      arrived.hit();
-      next();
-    });
     app.get('/partial', cacheResponses(cache), async (_req, res) => {
       calls += 1;
       if (calls === 1) {
@@ -162,15 +157,10 @@ describe('stale responses', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
     const cache = await h.cache();
-    const arrived = countdown(3);
+    const { app, arrived } = appCountingArrivals(3);
     const entered = gate();
     const release = gate();
     let calls = 0;
-    const app = express();
-    app.use((_req, _res, next) => {
-      arrived.hit();
-      next();
-    });
     app.get('/quote', cacheResponses(cache), async (_req, res) => {
       calls += 1;
       if (calls === 1) {

@@ -2,6 +2,8 @@ import { Cache } from '../../src/cache.js';
 import { MemoryNetwork } from '../../src/memory/memory-network.js';
 import type { CacheOptions } from '../../src/options.js';
 
+export { gate } from './gate.js';
+
 /** Several caches in one process sharing an in-memory "Redis": a fleet for unit tests. */
 export function memoryFleet(
   size: number,
@@ -13,15 +15,6 @@ export function memoryFleet(
     () => new Cache({ heartbeatInterval: 0, ...options }, { shared: network.tier(), bus: network.bus() }),
   );
   return { nodes, network };
-}
-
-/** A promise and its resolver, for gating loaders (Node 20 has no Promise.withResolvers). */
-export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {
-  let open!: (value: T) => void;
-  const promise = new Promise<T>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
 }
 
 /** Lets queued microtasks and already-due I/O callbacks run. */
