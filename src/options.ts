@@ -2,13 +2,17 @@ import type { Redis } from 'ioredis';
 import { InvalidOptionError } from './errors.js';
 import type { Codec, EntryPolicy } from './types.js';
 
-/** XFetch early refresh (Vattani, Chierichetti, Lowenstein, VLDB 2015). */
+/**
+ * Early refresh: a key that is read shortly before it expires is reloaded in the background by one node,
+ * so that the new value is stored before the old one expires and nobody waits for the loader.
+ */
 export interface EarlyRefreshOptions {
   /**
-   * Larger values refresh earlier; 1 is the paper's optimum for most workloads.
-   * @default 1
+   * How much earlier than the expected load time the refresh starts, in milliseconds. The expected load time
+   * is a moving average of the key's recent loads, stored with the entry.
+   * @default 10
    */
-  beta?: number;
+  margin?: number;
 }
 
 /** Circuit breaker around Redis. */
@@ -84,8 +88,9 @@ export interface CacheOptions extends EntryPolicy {
    */
   jitter?: number;
   /**
-   * Probabilistic early refresh of hot keys before they expire; `false` turns it off.
-   * @default { beta: 1 }
+   * Refresh a key that is read shortly before it expires, once for the fleet, so nobody waits for its
+   * loader; `false` turns it off.
+   * @default { margin: 10 }
    */
   earlyRefresh?: EarlyRefreshOptions | false;
   /**
@@ -214,7 +219,7 @@ export const DEFAULTS = Object.freeze({
   staleWhileRevalidate: 0,
   staleIfError: 0,
   jitter: 0,
-  earlyRefresh: Object.freeze({ beta: 1 }),
+  earlyRefresh: Object.freeze({ margin: 10 }),
   softTimeout: 0,
   hardTimeout: 0,
   failSafeBackoff: 1_000,
@@ -329,11 +334,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   let earlyRefresh: Required<EarlyRefreshOptions> | false = DEFAULTS.earlyRefresh;
   if (o.earlyRefresh === false) earlyRefresh = false;
   else if (o.earlyRefresh !== undefined) {
-    const beta = plainObject('earlyRefresh', o.earlyRefresh).beta ?? DEFAULTS.earlyRefresh.beta;
-    if (typeof beta !== 'number' || !(beta > 0) || !Number.isFinite(beta)) {
-      throw new InvalidOptionError('earlyRefresh.beta', beta, 'a finite number > 0');
-    }
-    earlyRefresh = { beta };
+    const input = plainObject('earlyRefresh', o.earlyRefresh);
+    const margin = duration('earlyRefresh.margin', input.margin, DEFAULTS.earlyRefresh.margin);
+    earlyRefresh = Object.freeze({ margin });
   }
 
   const breakerInput = o.breaker === undefined ? {} : plainObject('breaker', o.breaker);

@@ -55,79 +55,130 @@ export interface Lookup<T> {
   readonly age: number;
 }
 
-/** A decoded cache entry with its timeline (absolute epoch milliseconds). */
+/**
+ * An entry in this node's local tier. Times are on this node's monotonic clock (see `Clock`), placed there
+ * from Redis server time when the entry was read, so no other machine's clock is involved.
+ */
 export interface Entry<T = unknown> {
   readonly value: T;
-  /** Unique per write; identifies "the entry I saw" to the shared tier. */
+  /** Unique per write (the lease token of the load that wrote it); identifies "the entry I saw" to Redis. */
   readonly id: string;
-  /** When the value was stored. */
+  /** When the value was produced. */
   readonly createdAt: number;
   readonly freshUntil: number;
   readonly staleUntil: number;
   readonly errorUntil: number;
-  /** How long the load took; the `delta` of XFetch early refresh. */
+  /** When this node asks for an early refresh (Infinity when early refresh is off). */
+  readonly refreshAt: number;
+  /** The load-time estimate carried by the entry; an early refresh starts this long (plus a margin) ahead. */
   readonly loadMs: number;
   readonly tags: readonly string[];
+  /** Per tag, the invalidation stamp known when the load started: a later stamp voids the entry. */
+  readonly tagStamps: readonly number[];
+  /** When this node put it in its local tier (for `maxLocalAge`). */
+  readonly filledAt: number;
 }
 
-/** The outcome of one shared-tier read that takes the lease when the entry is missing or stale. */
+/** What the shared tier should do with the stored entry when asked for the lease. */
+export type AcquireMode =
+  /** Take the lease if the entry is missing or stale, or fresh but due for an early refresh. */
+  | 'read'
+  /** Take the lease even from its holder (takeover after `waitTimeout`), unless the entry is fresh. */
+  | 'force'
+  /** Early refresh of the entry `id`: take the lease if that entry is still the one stored and nobody holds it. */
+  | 'refresh'
+  /** The entry `id` is unusable here (voided by a tag, undecodable): treat it as missing. */
+  | 'replace';
+
+/** What `acquire` should do. */
+export interface AcquireRequest {
+  readonly token: string;
+  readonly leaseTtl: number;
+  readonly mode: AcquireMode;
+  /** The entry meant by `refresh` and `replace`. */
+  readonly id?: string;
+  /**
+   * Early refresh: a fresh entry with less than its load-time estimate plus this margin to live is due for
+   * a refresh, and the first reader takes the lease for it. Undefined turns early refresh off.
+   */
+  readonly refreshMargin: number | undefined;
+}
+
+/** The outcome of one shared-tier read that takes the lease when the entry is missing, stale or due. */
 export interface SharedRead {
-  /** The stored envelope text, or null when there is none (or it was of the wrong Redis type). */
+  /** The stored text, or null when there is none (or it was of the wrong Redis type). */
   readonly raw: string | null;
   /**
-   * `fresh`: the entry is fresh, nothing taken. `leader`: this caller now holds the lease.
-   * `follower`: another caller holds it. `backoff`: the last load failed and nobody may load until it ends.
+   * `fresh`: nothing taken (the entry is fresh, or due but already being refreshed). `leader`: this caller
+   * now holds the lease (the entry may still be fresh: then this is an early refresh). `follower`: another
+   * caller holds it. `backoff`: the last load failed and nobody may load until the backoff ends.
    */
   readonly role: 'fresh' | 'leader' | 'follower' | 'backoff';
   /** Remaining lease (follower) or backoff time, in milliseconds. */
   readonly remaining: number;
-  /** With `backoff`: the failure notice stored by the failed load. */
+  /** The server's clock when the script ran. */
+  readonly serverNow: number;
+  /** With `follower`: the holder's lease token, which its result message will carry. */
+  readonly holder?: string;
+  /** With `backoff`: the failure notice stored with it. */
   readonly failure?: string;
   /** Set when something unreadable sat under the key (e.g. a Redis type we never write); `raw` is null. */
   readonly problem?: string;
 }
 
-/** What `acquire` should do. */
-export interface AcquireRequest {
-  readonly now: number;
-  readonly token: string;
-  readonly leaseTtl: number;
-  /**
-   * Early refresh: take the lease even though the entry is fresh, but only while the stored entry is still
-   * the one with this id (someone else may have refreshed it already).
-   */
-  readonly refreshOf?: string;
-  /** Take the lease even if another caller holds it (takeover after `waitTimeout`). */
-  readonly force?: boolean;
+/** A value to store. The script dates it with the server's clock. */
+export interface WriteRequest {
+  /** The entry id: the lease token for a commit, a fresh id for `set`. */
+  readonly id: string;
+  /** Load time, tags and encoded value (see `writeTail`). */
+  readonly tail: string;
+  /** Milliseconds since the value was produced, taken off the server time to date it. */
+  readonly elapsed: number;
+  readonly ttl: number;
+  readonly staleWhileRevalidate: number;
+  readonly staleIfError: number;
 }
 
 /**
- * The shared tier: entries, leases and the atomic operations on them. Implementations publish the given
- * notice on the bus in the same atomic step as the write it announces.
+ * The shared tier: entries, leases, tag stamps and the atomic operations on them. Every write publishes its
+ * notice in the same atomic step (the notices are built by the core: see `core/messages.ts`).
  */
 export interface SharedTier {
   /** False for the in-process stand-in used without Redis. */
   readonly distributed: boolean;
   acquire(key: string, request: AcquireRequest): Promise<SharedRead>;
-  /** Stores `raw` only while `token` still holds the lease; releases it and publishes `notice`. */
-  commit(key: string, token: string, raw: string, ttl: number, notice: string): Promise<boolean>;
-  /** Gives the lease back after a failed load, optionally holding it as a backoff marker; publishes `notice`. */
-  abandon(key: string, token: string, backoff: number, notice: string): Promise<void>;
+  /**
+   * Stores the value only while its id (the lease token) still holds the lease, releases it and publishes
+   * `noticeHead` followed by the server time and, if it is at most `inlineLimit` characters, the stored text.
+   */
+  commit(
+    key: string,
+    write: WriteRequest,
+    noticeHead: string,
+    inlineLimit: number,
+  ): Promise<{ stored: boolean; serverNow: number }>;
+  /**
+   * Gives the lease back (holding it as a backoff marker carrying `notice` for `backoff` ms, if > 0) and
+   * publishes `notice`, only while `token` holds it. Returns whether it did.
+   */
+  abandon(key: string, token: string, backoff: number, notice: string): Promise<boolean>;
   /** Extends the lease while `token` still holds it. */
   renew(key: string, token: string, leaseTtl: number): Promise<boolean>;
   /** Reads an entry without touching the lease. */
-  read(key: string): Promise<string | null>;
-  /**
-   * Stores (unless the stored entry was created later: a late delivery must not overwrite newer data), revokes
-   * any lease in flight, then publishes `notice`.
-   */
-  write(key: string, raw: string, ttl: number, notice: string): Promise<void>;
-  /** Deletes entries and revokes their leases, then publishes `notice` for each. */
+  read(key: string): Promise<{ raw: string | null; serverNow: number; problem?: string }>;
+  /** `set`: stores unconditionally (Redis's order of arrival decides), revokes any lease, publishes `notice`. */
+  write(key: string, write: WriteRequest, notice: string): Promise<{ serverNow: number }>;
+  /** Deletes entries and revokes their leases, then publishes `notice(key)` for each. */
   remove(keys: readonly string[], notice: (key: string) => string): Promise<void>;
-  /** Records a tag invalidation time and publishes `notice`. */
-  invalidateTags(tags: readonly string[], at: number, notice: string): Promise<void>;
-  /** Tag invalidation times, for entries read from the shared tier. */
-  tagTimes(tags: readonly string[]): Promise<readonly (number | undefined)[]>;
+  /**
+   * Gives the tag a new invalidation stamp, later than any before, kept at least `lifetime` ms; publishes
+   * `noticeHead` followed by the stamp. Returns the stamp.
+   */
+  invalidateTag(tag: string, noticeHead: string, lifetime: number): Promise<number>;
+  /** The tags' current stamps (0: never invalidated; undefined: the record is unreadable). */
+  tagStamps(tags: readonly string[]): Promise<readonly (number | undefined)[]>;
+  /** Like `tagStamps`, and keeps each tag's record at least `lifetime` ms (an entry carrying it may live that long). */
+  touchTags(tags: readonly string[], lifetime: number): Promise<readonly number[]>;
   close(): Promise<void>;
 }
 

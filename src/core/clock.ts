@@ -1,18 +1,43 @@
 /**
- * Date.now() at millisecond resolution, read at most once per millisecond: on the local-hit path the
- * clock read costs as much as the LRU lookup. The cached reading is dropped by a 1 ms timer that is only
- * armed while reads happen, so an idle cache schedules nothing.
+ * Time as the core sees it. Freshness on a node is measured on that node's monotonic clock only; no
+ * decision ever compares one machine's wall clock with another's (see `ServerClock` for how Redis time is
+ * brought onto this clock).
  */
-export class CoarseClock {
-  #now = 0;
-  readonly #forget = () => {
-    this.#now = 0;
-  };
+export interface Clock {
+  /** Monotonic milliseconds on this node; the origin is arbitrary, only differences mean something. */
+  now(): number;
+  /** Runs `callback` after `ms` without keeping the process alive; the returned function cancels it. */
+  schedule(callback: () => void, ms: number): () => void;
+}
 
-  now(): number {
-    if (this.#now !== 0) return this.#now;
-    this.#now = Date.now();
-    setTimeout(this.#forget, 1).unref();
-    return this.#now;
-  }
+/** The process's monotonic clock and timers. `performance` is looked up on each call so fake timers apply. */
+export const systemClock: Clock = Object.freeze({
+  now: () => performance.now(),
+  schedule(callback: () => void, ms: number): () => void {
+    const timer = setTimeout(callback, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
+  },
+});
+
+/** Runs `callback` every `ms` on `clock` until the returned function is called. */
+export function every(clock: Clock, ms: number, callback: () => void): () => void {
+  let cancel: () => void;
+  const tick = () => {
+    cancel = clock.schedule(tick, ms);
+    callback();
+  };
+  cancel = clock.schedule(tick, ms);
+  return () => cancel();
+}
+
+/**
+ * Where Redis server time sits on this node's clock, learned from one reply: the server read its clock at
+ * some instant between sending the request (local `sentAt`) and receiving the reply, so local time is at
+ * least `sentAt - serverNow` ahead of server time. Mapping with that lower bound places every server instant
+ * too early, never too late: an entry never looks fresher here than it is on Redis. Each reply is converted
+ * with its own offset, so Cluster shards with clocks of their own each get theirs.
+ */
+export function serverOffset(sentAt: number, serverNow: number): number {
+  return sentAt - serverNow;
 }

@@ -1,7 +1,9 @@
 import { LoadTimeoutError } from '../errors.js';
+import type { Clock } from './clock.js';
 
 /** Runs the loader; past `hardTimeout` aborts its signal and rejects with `LoadTimeoutError`. */
 export function runWithDeadline<T>(
+  clock: Clock,
   key: string,
   run: () => T | Promise<T>,
   hardTimeout: number,
@@ -9,7 +11,7 @@ export function runWithDeadline<T>(
 ): Promise<T> {
   const loading = Promise.resolve().then(run);
   if (hardTimeout <= 0) return loading;
-  return settleByDeadline(loading, hardTimeout, () => {
+  return settleByDeadline(clock, loading, hardTimeout, () => {
     const error = new LoadTimeoutError(key, hardTimeout);
     controller.abort(error);
     throw error;
@@ -17,9 +19,14 @@ export function runWithDeadline<T>(
 }
 
 /** Settles like `work`, unless `ms` pass first: then like `onDeadline()` (its value, or what it throws). */
-export function settleByDeadline<T>(work: Promise<T>, ms: number, onDeadline: () => T): Promise<T> {
+export function settleByDeadline<T>(
+  clock: Clock,
+  work: Promise<T>,
+  ms: number,
+  onDeadline: () => T,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const cancel = clock.schedule(() => {
       try {
         resolve(onDeadline());
       } catch (error) {
@@ -28,11 +35,11 @@ export function settleByDeadline<T>(work: Promise<T>, ms: number, onDeadline: ()
     }, ms);
     work.then(
       (value) => {
-        clearTimeout(timer);
+        cancel();
         resolve(value);
       },
       (error: unknown) => {
-        clearTimeout(timer);
+        cancel();
         reject(error);
       },
     );

@@ -1,28 +1,31 @@
-import { DecodeError, RemoteLoadError } from '../errors.js';
+import { CacheClosedError, LoadTimeoutError, RemoteLoadError } from '../errors.js';
 import type { CallPolicy } from '../options.js';
 import type { Entry, Loader, Lookup, SharedRead } from '../types.js';
-import { CoarseClock } from './clock.js';
-import { Leader } from './leader.js';
-import { parseMessage } from './messages.js';
-import { decodeEntry, type NodeState, newToken, quietly, served, voidedLocally } from './node.js';
-import { canServeOnError, canServeWhileRevalidating, earlyRefreshAt, isFresh } from './policy.js';
+import { serverOffset } from './clock.js';
+import { Leader, type LoadStart } from './leader.js';
+import { encodeMessage, parseMessage } from './messages.js';
+import { fill, type NodeState, newToken, quietly, served } from './node.js';
+import { canServeOnError, canServeWhileRevalidating, isFresh } from './policy.js';
+import { type Reading, readStored } from './reading.js';
 import { SingleFlight } from './singleflight.js';
 import type { ArmedWait } from './waiters.js';
 
 /** Returned by `freshLocalValue` when the fast path does not apply. */
 export const NOT_FRESH: unique symbol = Symbol('herdcache.notFresh');
 
-// -ln(u) > 20 has probability e^-20 (about 2e-9): further from expiry than this many load times (times
-// beta), no refresh moment is drawn at all, which keeps the hot path free of it.
-const XFETCH_HORIZON = 20;
-// An entry whose early refresh was already started by this node.
-const REFRESH_STARTED = Number.POSITIVE_INFINITY;
-
-/** What to do when another node holds the lease. */
+/** Why a lookup runs: a caller waits for it, or it refreshes in the background (`refreshOf`: early, of that entry). */
 type Mode = { background: false } | { background: true; refreshOf?: string };
 
 // Woken followers re-check slightly after the lease should have expired, not exactly at it.
 const LEASE_EXPIRY_MARGIN = 25;
+
+/** What a follower learned from the shared tier, to judge the messages it is woken by. */
+interface Followed {
+  readonly holder: string | undefined;
+  /** Generation stamp taken before the question was sent. */
+  readonly stamp: number;
+  readonly offset: number;
+}
 
 /**
  * The get-or-load state machine: local tier, per-process single-flight, one shared-tier round trip that
@@ -32,24 +35,26 @@ const LEASE_EXPIRY_MARGIN = 25;
 export class GetOrLoad {
   readonly #node: NodeState;
   /** Callers waiting for a value share these. */
-  readonly #flights = new SingleFlight<Lookup<unknown>>();
+  readonly #flights: SingleFlight<Lookup<unknown>>;
   /**
    * Background refreshes, kept apart: a refresh may end without a new value (another node is refreshing),
    * and a caller that needs one must not be handed the old value it was trying to replace.
    */
-  readonly #refreshes = new SingleFlight<Lookup<unknown>>();
+  readonly #refreshes: SingleFlight<Lookup<unknown>>;
   /**
    * Every load this process is running, by key, whichever path started it (caller, refresh, degraded
    * revalidation): a second path that wants to load the key joins it instead, so a key never has two loads
-   * in one process, even while Redis comes and goes.
+   * in one process, even while Redis comes and goes. Invalidations detach them like flights.
    */
-  readonly #loads = new Map<string, Promise<Lookup<unknown>>>();
-  readonly #clock = new CoarseClock();
+  readonly #loads: SingleFlight<Lookup<unknown>>;
   readonly #leader: Leader;
-  /** This node's XFetch moment per entry, drawn the first time a hit comes near expiry. */
-  readonly #refreshAt = new WeakMap<Entry, number>();
-  /** Load times (times beta) ahead of expiry from which a refresh moment is drawn; 0 without early refresh. */
-  readonly #horizon: number;
+  /** Entries whose early refresh this node already asked for: once per entry and node. */
+  readonly #refreshAsked = new WeakSet<Entry>();
+  /**
+   * Keys another node is refreshing while this one serves them stale, until when (local time): asking the
+   * shared tier again before its result is announced would only hear "follower" again.
+   */
+  readonly #refreshedElsewhere = new Map<string, number>();
   /** Infinite without Redis: then nothing can be invalidated behind this node's back. */
   readonly #maxLocalAge: number;
   /** Fresh local hits so far, counted here because the hot path cannot afford an event per hit. */
@@ -59,44 +64,25 @@ export class GetOrLoad {
 
   constructor(node: NodeState) {
     this.#node = node;
+    this.#flights = new SingleFlight(node.generations);
+    this.#refreshes = new SingleFlight(node.generations);
+    this.#loads = new SingleFlight(node.generations);
     this.#leader = new Leader(node);
-    const early = node.options.earlyRefresh;
-    this.#horizon = early === false ? 0 : XFETCH_HORIZON * early.beta;
     this.#maxLocalAge = node.shared.distributed ? node.options.maxLocalAge : Number.POSITIVE_INFINITY;
   }
 
-  /** A local entry this node may serve from memory: not voided by a tag, not older than maxLocalAge. */
+  /** A local entry this node may serve from memory: young enough, and not voided by a tag. */
   localEntry(key: string, now: number): Entry | undefined {
     const node = this.#node;
     const entry = node.local.get(key);
     if (entry === undefined) return undefined;
-    if (now - entry.createdAt > this.#maxLocalAge) return undefined;
-    if (entry.tags.length > 0 && voidedLocally(node, entry)) {
+    if (now - entry.filledAt > this.#maxLocalAge) return undefined;
+    if (entry.tags.length > 0 && node.tags.voids(entry.tags, entry.tagStamps) !== false) {
+      // Void, or a tag this node no longer knows: the shared tier decides.
       node.local.delete(key);
       return undefined;
     }
     return entry;
-  }
-
-  /** The fresh value from either tier, or undefined: no load, no lease. A shared read fills the local tier. */
-  async peek(key: string): Promise<unknown> {
-    const node = this.#node;
-    const now = Date.now();
-    const local = this.localEntry(key, now);
-    if (local !== undefined && isFresh(local, now)) return local.value;
-    if (!node.shared.distributed) return undefined;
-    const epoch = node.epoch();
-    let raw: string | null;
-    try {
-      raw = await node.shared.read(key);
-    } catch (error) {
-      node.emit('error', error as Error);
-      return undefined;
-    }
-    const entry = raw === null ? undefined : await decodeEntry(node, key, raw);
-    if (entry === undefined || !isFresh(entry, Date.now())) return undefined;
-    this.#fill(key, entry, raw, epoch);
-    return entry.value;
   }
 
   /**
@@ -104,14 +90,11 @@ export class GetOrLoad {
    * Anything else returns NOT_FRESH and takes the full `lookup`.
    */
   freshLocalValue<T>(key: string, loader: Loader<T>, policy: CallPolicy): unknown {
-    const node = this.#node;
-    const entry = node.local.get(key);
-    if (entry === undefined) return NOT_FRESH;
-    const now = this.#clock.now();
-    const left = entry.freshUntil - now;
-    if (left <= 0 || entry.tags.length > 0) return NOT_FRESH;
-    if (now - entry.createdAt > this.#maxLocalAge) return NOT_FRESH;
-    if (left < entry.loadMs * this.#horizon) this.#maybeRefreshEarly(key, entry, now, loader, policy);
+    const entry = this.#node.local.get(key);
+    if (entry === undefined || entry.tags.length > 0) return NOT_FRESH;
+    const now = this.#node.clock.now();
+    if (now >= entry.freshUntil || now - entry.filledAt > this.#maxLocalAge) return NOT_FRESH;
+    if (now >= entry.refreshAt) this.#refreshEarly(key, entry, loader, policy);
     this.#countLocalHit(key, now - entry.createdAt);
     return entry.value;
   }
@@ -123,16 +106,16 @@ export class GetOrLoad {
 
   /** The whole lookup, with how the value was served. */
   lookup<T>(key: string, loader: Loader<T>, policy: CallPolicy): Promise<Lookup<T>> {
-    const now = Date.now();
+    const now = this.#node.clock.now();
     const entry = this.localEntry(key, now);
     if (entry !== undefined) {
       if (isFresh(entry, now)) {
-        this.#maybeRefreshEarly(key, entry, now, loader, policy);
+        if (now >= entry.refreshAt) this.#refreshEarly(key, entry, loader, policy);
         this.#countLocalHit(key, now - entry.createdAt);
         return Promise.resolve(served<T>(entry, 'hit', 'local', now));
       }
       if (canServeWhileRevalidating(entry, now)) {
-        this.#refreshInBackground(key, loader, policy, entry, undefined);
+        this.#refreshInBackground(key, loader, policy, entry, { background: true });
         this.#node.emit('stale', { key, age: now - entry.createdAt, reason: 'revalidate' });
         return Promise.resolve(served<T>(entry, 'stale', 'local', now));
       }
@@ -142,20 +125,34 @@ export class GetOrLoad {
     ) as Promise<Lookup<T>>;
   }
 
-  #maybeRefreshEarly<T>(key: string, entry: Entry, now: number, loader: Loader<T>, policy: CallPolicy): void {
-    const early = this.#node.options.earlyRefresh;
-    if (early === false) return;
-    let at = this.#refreshAt.get(entry);
-    if (at === undefined) {
-      // 1 - random() is in (0, 1], so its logarithm is finite.
-      at = earlyRefreshAt(entry, early.beta, 1 - Math.random());
-      this.#refreshAt.set(entry, at);
-    }
-    if (now < at || this.#flights.has(key) || this.#refreshes.has(key)) return;
-    // One attempt per entry and node: if another node is already refreshing, its `loaded` message replaces
-    // this entry; if the attempt fails, the entry simply expires as usual.
-    this.#refreshAt.set(entry, REFRESH_STARTED);
-    this.#refreshInBackground(key, loader, policy, entry, entry.id);
+  /** The fresh value from either tier, or undefined: no load, no lease. A shared read fills the local tier. */
+  async peek(key: string): Promise<unknown> {
+    const node = this.#node;
+    const local = this.localEntry(key, node.clock.now());
+    if (local !== undefined && isFresh(local, node.clock.now())) return local.value;
+    if (!node.shared.distributed) return undefined;
+    const stamp = node.generations.stamp();
+    const sentAt = node.clock.now();
+    const read = await quietly(node, node.shared.read(key));
+    if (read === undefined) return undefined;
+    const reading = await readStored(node, key, read.raw, read.problem, serverOffset(sentAt, read.serverNow));
+    if (reading.entry === undefined || !isFresh(reading.entry, node.clock.now())) return undefined;
+    fill(node, key, reading.entry, reading.encoded, stamp);
+    return reading.entry.value;
+  }
+
+  /** Another node stored a value for `key`: a stale copy here (served while it refreshed) is replaced. */
+  onRemoteLoad(key: string): void {
+    this.#refreshedElsewhere.delete(key);
+    const entry = this.#node.local.get(key);
+    if (entry !== undefined && !isFresh(entry, this.#node.clock.now())) this.#node.local.delete(key);
+  }
+
+  #refreshEarly<T>(key: string, entry: Entry, loader: Loader<T>, policy: CallPolicy): void {
+    // Once per entry and node: if another node is already refreshing, its value arrives before expiry.
+    if (this.#refreshAsked.has(entry)) return;
+    this.#refreshAsked.add(entry);
+    this.#refreshInBackground(key, loader, policy, entry, { background: true, refreshOf: entry.id });
   }
 
   #refreshInBackground<T>(
@@ -163,13 +160,16 @@ export class GetOrLoad {
     loader: Loader<T>,
     policy: CallPolicy,
     entry: Entry,
-    refreshOf: string | undefined,
+    mode: Mode,
   ): void {
     if (this.#flights.has(key) || this.#refreshes.has(key)) return;
-    const mode: Mode = refreshOf === undefined ? { background: true } : { background: true, refreshOf };
-    this.#refreshes
-      .run(key, () => this.#resolve(key, loader, policy, entry, mode))
-      .catch((error: unknown) => this.#node.emit('loadError', { key, error }));
+    const elsewhere = this.#refreshedElsewhere.get(key);
+    if (elsewhere !== undefined) {
+      if (elsewhere > this.#node.clock.now()) return;
+      this.#refreshedElsewhere.delete(key);
+    }
+    // A failed refresh was reported (loadError) where it failed; nobody awaits this promise.
+    this.#refreshes.run(key, () => this.#resolve(key, loader, policy, entry, mode)).catch(() => {});
   }
 
   async #resolve<T>(
@@ -181,85 +181,80 @@ export class GetOrLoad {
   ): Promise<Lookup<unknown>> {
     const node = this.#node;
     if (!mode.background) node.emit('miss', { key });
-    // Armed before the first question to the shared tier, so a `loaded` published in between is not missed.
-    const armed = mode.background ? undefined : node.waiters.arm(key);
-    const startedAt = Date.now();
+    // Armed before the first question to the shared tier, so a message published in between is not missed.
+    const armed = node.waiters.arm(key);
+    const startedAt = node.clock.now();
     const giveUpAt = startedAt + node.options.waitTimeout;
-    let force = false;
-    let refreshOf = mode.background ? mode.refreshOf : undefined;
+    const hardAt = policy.hardTimeout > 0 ? startedAt + policy.hardTimeout : Number.POSITIVE_INFINITY;
+    let request: { mode: 'read' | 'force' | 'refresh' | 'replace'; id?: string } = mode.background
+      ? mode.refreshOf === undefined
+        ? { mode: 'read' }
+        : { mode: 'refresh', id: mode.refreshOf }
+      : { mode: 'read' };
     try {
       for (;;) {
-        const leaseToken = newToken();
-        const epoch = node.epoch();
+        if (node.closing.aborted) throw new CacheClosedError();
+        const token = newToken();
+        const stamp = node.generations.stamp();
+        armed.reset();
+        const sentAt = node.clock.now();
         let read: SharedRead;
         try {
           read = await node.shared.acquire(key, {
-            now: Date.now(),
-            token: leaseToken,
+            token,
             leaseTtl: node.options.leaseTtl,
-            refreshOf,
-            force,
+            refreshMargin: node.refreshMargin,
+            ...request,
           });
         } catch (error) {
           node.emit('error', error as Error);
-          return this.#degraded(key, loader, policy, local);
+          return this.#degraded(key, loader, policy, local, mode);
         }
-        const stored = await this.#decodeRead(key, read);
-        const now = Date.now();
-        const stale = pickStale(stored, local);
+        const offset = serverOffset(sentAt, read.serverNow);
+        const reading = await readStored(node, key, read.raw, read.problem, offset);
+        const stored = reading.entry;
+        const now = node.clock.now();
+        const stale = newer(stored, local);
+        const from = stored !== undefined && stale === stored ? 'shared' : 'local';
         switch (read.role) {
           case 'fresh':
             if (stored === undefined) {
-              // Fresh to Redis but unusable here (voided by a tag, undecodable): replace that very entry.
-              refreshOf = read.raw?.split(' ', 2)[1] ?? '';
-              continue;
+              if (reading.unusable !== undefined) {
+                // Fresh to Redis but unusable here (voided by a tag, undecodable): replace that very entry.
+                request = { mode: 'replace', id: reading.unusable };
+                continue;
+              }
+              return { value: undefined, status: 'miss', tier: 'shared', age: 0 };
             }
-            this.#fill(key, stored, read.raw, epoch);
-            node.emit('hit', { key, tier: 'shared', age: now - stored.createdAt });
+            fill(node, key, stored, reading.encoded as string, stamp);
+            if (!mode.background) node.emit('hit', { key, tier: 'shared', age: now - stored.createdAt });
             return served(stored, 'hit', 'shared', now);
-          case 'leader': {
-            const running = this.#loads.get(key);
-            if (running !== undefined) {
-              // A load started while Redis was unreachable is still running here: give the lease back
-              // (quietly: nobody is waiting for it yet) and use that load rather than start a second one.
-              void quietly(node, node.shared.renew(key, leaseToken, 1));
-              return this.#joinOrServe(key, running, stale, mode.background, now);
-            }
-            const leading = this.#track(
-              key,
-              this.#leader.lead(key, leaseToken, loader, policy, stale, node.shared, {
-                background: mode.background,
-                scheduleFrom: refreshOf !== undefined && mode.background ? stale?.freshUntil : undefined,
-              }),
-            );
-            // Redis still holds a value inside stale-while-revalidate (this node had none): serve it now.
-            if (!mode.background && stale !== undefined && canServeWhileRevalidating(stale, now)) {
-              return this.#serveWhileLoading(key, stale, leading, stored === stale ? 'shared' : 'local', now);
-            }
-            return await leading;
-          }
+          case 'leader':
+            return await this.#lead(key, token, loader, policy, mode, reading, stale, from, stamp, now);
           case 'backoff': {
             if (stale !== undefined && canServeOnError(stale, now)) {
               node.emit('stale', { key, age: now - stale.createdAt, reason: 'backoff' });
-              return served(stale, 'stale', stored === stale ? 'shared' : 'local', now);
+              return served(stale, 'stale', from, now);
             }
             // The backoff exists to protect a failing origin; without a stale value there is nothing to serve.
             throw remoteFailure(key, read.failure ?? '');
           }
           case 'follower': {
             if (stale !== undefined && canServeWhileRevalidating(stale, now)) {
+              this.#refreshedElsewhere.set(key, now + read.remaining);
               node.emit('stale', { key, age: now - stale.createdAt, reason: 'revalidate' });
-              return served(stale, 'stale', stored === stale ? 'shared' : 'local', now);
+              return served(stale, 'stale', from, now);
             }
-            if (mode.background || armed === undefined) {
+            if (mode.background) {
+              this.#refreshedElsewhere.set(key, now + read.remaining);
               return stale === undefined
                 ? { value: undefined, status: 'miss', tier: 'shared', age: 0 }
-                : served(stale, 'stale', 'local', now);
+                : served(stale, 'stale', from, now);
             }
-            const remaining = giveUpAt - now;
-            if (remaining <= 0) {
+            if (now >= hardAt) return this.#timedOut(key, policy, stale, now);
+            if (now >= giveUpAt) {
               node.emit('takeover', { key });
-              force = true;
+              request = { mode: 'force' };
               continue;
             }
             // A follower holding a usable stale value waits no longer than the leader's own callers would.
@@ -269,55 +264,137 @@ export class GetOrLoad {
                 : Number.POSITIVE_INFINITY;
             if (stale !== undefined && softLeft <= 0) {
               node.emit('stale', { key, age: now - stale.createdAt, reason: 'soft-timeout' });
-              return served(stale, 'stale', stored === stale ? 'shared' : 'local', now);
+              return served(stale, 'stale', from, now);
             }
             node.emit('wait', { key });
-            const outcome = await this.#follow(
-              key,
-              armed,
-              Math.min(remaining, read.remaining + LEASE_EXPIRY_MARGIN, softLeft),
-              stale,
+            const wait = Math.min(
+              giveUpAt - now,
+              hardAt - now,
+              read.remaining + LEASE_EXPIRY_MARGIN,
+              softLeft,
             );
+            const outcome = await this.#follow(key, armed, wait, stale, {
+              holder: read.holder,
+              stamp,
+              offset,
+            });
             if (outcome !== undefined) return outcome;
+            request = { mode: 'read' };
           }
         }
       }
     } finally {
-      armed?.disarm();
+      armed.disarm();
     }
   }
 
-  /** Waits for the leader's message. Returns the outcome, or undefined to ask the shared tier again. */
+  /** This caller holds the lease: load, or join the load this process is already running. */
+  async #lead<T>(
+    key: string,
+    token: string,
+    loader: Loader<T>,
+    policy: CallPolicy,
+    mode: Mode,
+    reading: Reading,
+    stale: Entry | undefined,
+    from: Lookup<unknown>['tier'],
+    stamp: number,
+    now: number,
+  ): Promise<Lookup<unknown>> {
+    const node = this.#node;
+    const running = this.#loads.get(key);
+    if (running !== undefined) {
+      // A load started while Redis was unreachable is still running here: give the lease back (waking
+      // anyone who queued behind it) and use that load rather than start a second one.
+      const notice = encodeMessage({ kind: 'released', node: node.id, key, token });
+      void quietly(node, node.shared.abandon(key, token, 0, notice));
+      return this.#joinOrServe(key, running, stale, mode.background, now);
+    }
+    const start: LoadStart = { background: mode.background, previousLoadMs: stale?.loadMs };
+    const stored = reading.entry;
+    if (stored !== undefined && isFresh(stored, now)) {
+      // An early refresh: the value is still fresh, so it is served while the new one loads behind it.
+      fill(node, key, stored, reading.encoded as string, stamp);
+      const loading = this.#startLoad(key, token, loader, policy, stored, node.shared, {
+        ...start,
+        background: true,
+      });
+      if (mode.background) return loading;
+      loading.catch(() => {});
+      node.emit('hit', { key, tier: 'shared', age: now - stored.createdAt });
+      return served(stored, 'hit', 'shared', now);
+    }
+    const loading = this.#startLoad(key, token, loader, policy, stale, node.shared, start);
+    // Redis still holds a value inside stale-while-revalidate (this node had none): serve it now.
+    if (!mode.background && stale !== undefined && canServeWhileRevalidating(stale, now)) {
+      return this.#serveWhileLoading(key, stale, loading, from, now);
+    }
+    return loading;
+  }
+
+  #startLoad<T>(
+    key: string,
+    token: string,
+    loader: Loader<T>,
+    policy: CallPolicy,
+    stale: Entry | undefined,
+    tier: NodeState['shared'],
+    start: LoadStart,
+  ): Promise<Lookup<unknown>> {
+    return this.#loads.track(key, this.#leader.lead(key, token, loader, policy, stale, tier, start));
+  }
+
+  /** Waits for the holder's result. Returns the outcome, or undefined to ask the shared tier again. */
   async #follow(
     key: string,
     armed: ArmedWait,
     ms: number,
     stale: Entry | undefined,
+    followed: Followed,
   ): Promise<Lookup<unknown> | undefined> {
     const node = this.#node;
-    const epoch = node.epoch();
-    const wake = await armed.wait(ms);
-    const now = Date.now();
-    switch (wake.kind) {
-      case 'loaded': {
-        if (wake.raw === undefined) return undefined;
-        const entry = await decodeEntry(this.#node, key, wake.raw);
-        if (entry === undefined) return undefined;
-        this.#fill(key, entry, wake.raw, epoch);
-        return served(entry, 'miss', 'shared', now);
-      }
-      case 'failed':
-        if (stale !== undefined && canServeOnError(stale, now)) {
-          node.emit('stale', { key, age: now - stale.createdAt, reason: 'error' });
-          return served(stale, 'stale', 'local', now);
+    const until = node.clock.now() + ms;
+    for (;;) {
+      const wake = await armed.next(until - node.clock.now());
+      const now = node.clock.now();
+      switch (wake.kind) {
+        case 'loaded': {
+          // Another lease's result (an older load, or a newer one after a takeover): Redis knows best.
+          if (wake.token !== followed.holder || wake.raw === undefined) return undefined;
+          const reading = await readStored(node, key, wake.raw, undefined, followed.offset);
+          if (reading.entry === undefined) return undefined;
+          fill(node, key, reading.entry, reading.encoded, followed.stamp);
+          return served(reading.entry, 'miss', 'shared', node.clock.now());
         }
-        throw new RemoteLoadError(key, wake.name, wake.message);
-      case 'empty':
-        return { value: undefined, status: 'miss', tier: 'shared', age: 0 };
-      default:
-        // Invalidated (the lease was revoked) or timed out (the lease may have expired): ask again.
-        return undefined;
+        case 'failed':
+          if (wake.token !== followed.holder) continue;
+          if (stale !== undefined && canServeOnError(stale, now)) {
+            node.emit('stale', { key, age: now - stale.createdAt, reason: 'error' });
+            return served(stale, 'stale', 'local', now);
+          }
+          throw new RemoteLoadError(key, wake.name, wake.message);
+        case 'empty':
+          if (wake.token !== followed.holder) continue;
+          return { value: undefined, status: 'miss', tier: 'shared', age: 0 };
+        case 'released':
+          if (wake.token !== followed.holder) continue;
+          return undefined;
+        case 'closed':
+          throw new CacheClosedError();
+        default:
+          // Invalidated (the lease was revoked), messages lost, or timed out (the lease may have expired).
+          return undefined;
+      }
     }
+  }
+
+  /** A follower's `hardTimeout` passed: the stale value inside stale-if-error, else `LoadTimeoutError`. */
+  #timedOut(key: string, policy: CallPolicy, stale: Entry | undefined, now: number): Lookup<unknown> {
+    if (stale !== undefined && canServeOnError(stale, now)) {
+      this.#node.emit('stale', { key, age: now - stale.createdAt, reason: 'error' });
+      return served(stale, 'stale', 'local', now);
+    }
+    throw new LoadTimeoutError(key, policy.hardTimeout);
   }
 
   /** Redis is unreachable: serve what this node has, or load in this process under the in-process lease. */
@@ -326,44 +403,31 @@ export class GetOrLoad {
     loader: Loader<T>,
     policy: CallPolicy,
     local: Entry | undefined,
+    mode: Mode,
   ): Promise<Lookup<unknown>> {
-    const fallback = this.#node.fallback;
-    const now = Date.now();
+    const node = this.#node;
+    const fallback = node.fallback;
+    const now = node.clock.now();
     if (local !== undefined && isFresh(local, now)) return served(local, 'hit', 'local', now);
     const running = this.#loads.get(key);
-    if (running !== undefined) return this.#joinOrServe(key, running, local, false, now);
-    const leaseToken = newToken();
+    if (running !== undefined) return this.#joinOrServe(key, running, local, mode.background, now);
+    const token = newToken();
     const revalidate = local !== undefined && canServeWhileRevalidating(local, now);
     const read = await fallback.acquire(key, {
-      now,
-      token: leaseToken,
-      leaseTtl: this.#node.options.leaseTtl,
-      force: !revalidate,
+      token,
+      leaseTtl: node.options.leaseTtl,
+      mode: revalidate ? 'read' : 'force',
+      refreshMargin: undefined,
     });
+    const start: LoadStart = { background: revalidate || mode.background, previousLoadMs: local?.loadMs };
     if (local !== undefined && revalidate) {
-      const leading =
+      const loading =
         read.role === 'leader'
-          ? this.#track(
-              key,
-              this.#leader.lead(key, leaseToken, loader, policy, local, fallback, { background: true }),
-            )
+          ? this.#startLoad(key, token, loader, policy, local, fallback, start)
           : undefined;
-      return this.#serveWhileLoading(key, local, leading, 'local', now);
+      return this.#serveWhileLoading(key, local, loading, 'local', now);
     }
-    return this.#track(
-      key,
-      this.#leader.lead(key, leaseToken, loader, policy, local, fallback, { background: false }),
-    );
-  }
-
-  /** Records a load started through the leader in #loads until it settles. */
-  #track(key: string, loading: Promise<Lookup<unknown>>): Promise<Lookup<unknown>> {
-    const settled = () => {
-      if (this.#loads.get(key) === loading) this.#loads.delete(key);
-    };
-    loading.then(settled, settled);
-    this.#loads.set(key, loading);
-    return loading;
+    return this.#startLoad(key, token, loader, policy, local, fallback, start);
   }
 
   /** A load of the key is already running in this process: serve stale if allowed, else wait for it. */
@@ -388,25 +452,15 @@ export class GetOrLoad {
     tier: Lookup<unknown>['tier'],
     now: number,
   ): Lookup<unknown> {
-    // A failed background load was already reported by #failed (loadError event); nobody awaits it.
+    // A failed background load was already reported by the leader (loadError event); nobody awaits it.
     loading?.catch(() => {});
     this.#node.emit('stale', { key, age: now - stale.createdAt, reason: 'revalidate' });
     return served(stale, 'stale', tier, now);
   }
-
-  async #decodeRead(key: string, read: SharedRead): Promise<Entry | undefined> {
-    if (read.problem !== undefined) this.#node.emit('error', new DecodeError(key, read.problem));
-    return read.raw === null ? undefined : decodeEntry(this.#node, key, read.raw);
-  }
-
-  #fill(key: string, entry: Entry, raw: string | null, epoch: number): void {
-    const node = this.#node;
-    if (node.epoch() !== epoch) return;
-    node.local.set(key, entry, node.sizeOf(key, raw ?? ''));
-  }
 }
 
-function pickStale(stored: Entry | undefined, local: Entry | undefined): Entry | undefined {
+/** The newer of two entries, either of which may be missing. */
+function newer(stored: Entry | undefined, local: Entry | undefined): Entry | undefined {
   if (stored === undefined) return local;
   if (local === undefined) return stored;
   return stored.createdAt >= local.createdAt ? stored : local;

@@ -1,6 +1,7 @@
 import { messageOf, RedisUnavailableError } from '../errors.js';
-import type { AcquireRequest, SharedRead, SharedTier } from '../types.js';
+import type { AcquireRequest, SharedRead, SharedTier, WriteRequest } from '../types.js';
 import type { CircuitBreaker } from './breaker.js';
+import type { Clock } from './clock.js';
 
 /**
  * Wraps a shared tier so that every call has its own deadline and passes through the circuit breaker.
@@ -11,12 +12,23 @@ export class GuardedTier implements SharedTier {
   readonly #inner: SharedTier;
   readonly #breaker: CircuitBreaker;
   readonly #timeout: number;
+  readonly #clock: Clock;
+  readonly #releaseNotice: (key: string, token: string) => string;
 
-  constructor(inner: SharedTier, breaker: CircuitBreaker, timeout: number) {
+  /** @param releaseNotice the message that tells followers a lease was given back unused. */
+  constructor(
+    inner: SharedTier,
+    breaker: CircuitBreaker,
+    timeout: number,
+    clock: Clock,
+    releaseNotice: (key: string, token: string) => string,
+  ) {
     this.distributed = inner.distributed;
     this.#inner = inner;
     this.#breaker = breaker;
     this.#timeout = timeout;
+    this.#clock = clock;
+    this.#releaseNotice = releaseNotice;
   }
 
   /**
@@ -33,7 +45,7 @@ export class GuardedTier implements SharedTier {
       // count as a success (that would reset the count, and a Redis slower than the deadline would never
       // open the breaker), nor a late error as a second failure.
       let settled = false;
-      const timer = setTimeout(() => {
+      const cancel = this.#clock.schedule(() => {
         settled = true;
         this.#breaker.failure();
         reject(new RedisUnavailableError(`Redis ${operation} missed its ${this.#timeout} ms deadline`));
@@ -45,14 +57,14 @@ export class GuardedTier implements SharedTier {
             return;
           }
           settled = true;
-          clearTimeout(timer);
+          cancel();
           this.#breaker.success();
           resolve(value);
         },
         (error: unknown) => {
           if (settled) return;
           settled = true;
-          clearTimeout(timer);
+          cancel();
           this.#breaker.failure();
           reject(
             error instanceof RedisUnavailableError
@@ -70,34 +82,39 @@ export class GuardedTier implements SharedTier {
       () => this.#inner.acquire(key, request),
       (read) => {
         // The lease was taken after its caller gave up and loaded without it: nobody will renew or release
-        // it, and other nodes would wait for it until it expires. Shorten it to 1 ms, only if still ours.
-        if (read.role === 'leader') this.#inner.renew(key, request.token, 1).catch(() => {});
+        // it, and other nodes would wait for it until it expires. Give it back, waking them, if still ours.
+        if (read.role === 'leader') {
+          this.#inner.abandon(key, request.token, 0, this.#releaseNotice(key, request.token)).catch(() => {});
+        }
       },
     );
   }
-  commit(key: string, token: string, raw: string, ttl: number, notice: string): Promise<boolean> {
-    return this.#guard('commit', () => this.#inner.commit(key, token, raw, ttl, notice));
+  commit(key: string, write: WriteRequest, noticeHead: string, inlineLimit: number) {
+    return this.#guard('commit', () => this.#inner.commit(key, write, noticeHead, inlineLimit));
   }
-  abandon(key: string, token: string, backoff: number, notice: string): Promise<void> {
+  abandon(key: string, token: string, backoff: number, notice: string): Promise<boolean> {
     return this.#guard('abandon', () => this.#inner.abandon(key, token, backoff, notice));
   }
   renew(key: string, token: string, leaseTtl: number): Promise<boolean> {
     return this.#guard('renew', () => this.#inner.renew(key, token, leaseTtl));
   }
-  read(key: string): Promise<string | null> {
+  read(key: string) {
     return this.#guard('read', () => this.#inner.read(key));
   }
-  write(key: string, raw: string, ttl: number, notice: string): Promise<void> {
-    return this.#guard('write', () => this.#inner.write(key, raw, ttl, notice));
+  write(key: string, write: WriteRequest, notice: string) {
+    return this.#guard('write', () => this.#inner.write(key, write, notice));
   }
   remove(keys: readonly string[], notice: (key: string) => string): Promise<void> {
     return this.#guard('remove', () => this.#inner.remove(keys, notice));
   }
-  invalidateTags(tags: readonly string[], at: number, notice: string): Promise<void> {
-    return this.#guard('invalidateTags', () => this.#inner.invalidateTags(tags, at, notice));
+  invalidateTag(tag: string, noticeHead: string, lifetime: number): Promise<number> {
+    return this.#guard('invalidateTag', () => this.#inner.invalidateTag(tag, noticeHead, lifetime));
   }
-  tagTimes(tags: readonly string[]): Promise<readonly (number | undefined)[]> {
-    return this.#guard('tagTimes', () => this.#inner.tagTimes(tags));
+  tagStamps(tags: readonly string[]): Promise<readonly (number | undefined)[]> {
+    return this.#guard('tagStamps', () => this.#inner.tagStamps(tags));
+  }
+  touchTags(tags: readonly string[], lifetime: number): Promise<readonly number[]> {
+    return this.#guard('touchTags', () => this.#inner.touchTags(tags, lifetime));
   }
   close(): Promise<void> {
     return this.#inner.close();

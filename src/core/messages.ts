@@ -1,64 +1,99 @@
 /**
- * Bus messages, one JSON array each: [kind, node, key, detail?]. Anything else on the channel is garbage
- * (foreign publishers, other versions) and is ignored by the receiver.
+ * Bus messages. The wire form is plain text so that the Lua scripts can publish a message in the same
+ * atomic step as the write it announces, appending the server's time and the stored entry without
+ * escaping anything:
+ *
+ *   H2|<kind>|<node>|<token>|<subject length>|<subject>|<number>|<rest>
+ *
+ * `subject` is the user key (or the tag, for `tag`) and is length-prefixed, so it may hold any character.
+ * `token` is the lease the message is about: a follower only trusts a result from the lease it waits for.
+ * `number` is the server time (`loaded`) or the tag's new stamp (`tag`); `rest` is the stored entry
+ * (`loaded`, when small enough to ride along) or the error (`failed`). Anything else on the channel is
+ * garbage (foreign publishers, other versions) and is ignored.
  */
 export type BusMessage =
-  | { kind: 'loaded'; node: string; key: string; raw?: string }
-  | { kind: 'failed'; node: string; key: string; name: string; message: string }
-  | { kind: 'empty'; node: string; key: string }
+  | { kind: 'loaded'; node: string; key: string; token: string; serverNow: number; raw?: string }
+  | { kind: 'failed'; node: string; key: string; token: string; name: string; message: string }
+  | { kind: 'empty' | 'released'; node: string; key: string; token: string }
   | { kind: 'invalidated'; node: string; key: string }
-  | { kind: 'tag'; node: string; tag: string; at: number }
+  | { kind: 'tag'; node: string; tag: string; stamp: number }
   | { kind: 'heartbeat'; node: string };
 
-const KINDS = ['loaded', 'failed', 'empty', 'invalidated', 'tag', 'heartbeat'] as const;
+type Kind = BusMessage['kind'];
+const KINDS = new Set<string>(['loaded', 'failed', 'empty', 'released', 'invalidated', 'tag', 'heartbeat']);
+const MAGIC = 'H2|';
+
+/** Everything up to the number: the part of a message the sender knows before the script runs. */
+export function messageHead(kind: Kind, node: string, token: string, subject: string): string {
+  return `${MAGIC}${kind}|${node}|${token}|${subject.length}|${subject}|`;
+}
 
 /** The wire form of a bus message. */
 export function encodeMessage(message: BusMessage): string {
   switch (message.kind) {
     case 'loaded':
-      return JSON.stringify(
-        message.raw === undefined
-          ? ['loaded', message.node, message.key]
-          : ['loaded', message.node, message.key, message.raw],
-      );
+      return `${messageHead('loaded', message.node, message.token, message.key)}${message.serverNow}|${message.raw ?? ''}`;
     case 'failed':
-      return JSON.stringify(['failed', message.node, message.key, [message.name, message.message]]);
+      return `${messageHead('failed', message.node, message.token, message.key)}0|${JSON.stringify([message.name, message.message])}`;
     case 'empty':
+    case 'released':
+      return `${messageHead(message.kind, message.node, message.token, message.key)}0|`;
     case 'invalidated':
-      return JSON.stringify([message.kind, message.node, message.key]);
+      return `${messageHead('invalidated', message.node, '', message.key)}0|`;
     case 'tag':
-      return JSON.stringify(['tag', message.node, message.tag, message.at]);
+      return `${messageHead('tag', message.node, '', message.tag)}${message.stamp}|`;
     case 'heartbeat':
-      return JSON.stringify(['heartbeat', message.node]);
+      return `${messageHead('heartbeat', message.node, '', '')}0|`;
   }
 }
 
 /** Returns undefined for anything that is not one of our messages. */
 export function parseMessage(text: string): BusMessage | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(parsed) || typeof parsed[1] !== 'string') return undefined;
-  const [kind, node, a, b] = parsed as [unknown, string, unknown, unknown];
-  if (!KINDS.includes(kind as (typeof KINDS)[number])) return undefined;
-  if (kind === 'heartbeat') return { kind, node };
-  if (typeof a !== 'string') return undefined;
-  switch (kind) {
+  if (!text.startsWith(MAGIC)) return undefined;
+  let at = MAGIC.length;
+  const field = (): string | undefined => {
+    const end = text.indexOf('|', at);
+    if (end === -1) return undefined;
+    const value = text.slice(at, end);
+    at = end + 1;
+    return value;
+  };
+  const kind = field();
+  const node = field();
+  const token = field();
+  const length = Number(field());
+  if (kind === undefined || !KINDS.has(kind) || node === undefined || token === undefined) return undefined;
+  if (!Number.isSafeInteger(length) || length < 0 || text[at + length] !== '|') return undefined;
+  const subject = text.slice(at, at + length);
+  at += length + 1;
+  const number = Number(field());
+  if (!Number.isSafeInteger(number)) return undefined;
+  const rest = text.slice(at);
+  switch (kind as Kind) {
     case 'loaded':
-      if (b !== undefined && typeof b !== 'string') return undefined;
-      return b === undefined ? { kind, node, key: a } : { kind, node, key: a, raw: b };
-    case 'failed':
-      if (!Array.isArray(b) || typeof b[0] !== 'string' || typeof b[1] !== 'string') return undefined;
-      return { kind, node, key: a, name: b[0], message: b[1] };
+      return rest === ''
+        ? { kind: 'loaded', node, key: subject, token, serverNow: number }
+        : { kind: 'loaded', node, key: subject, token, serverNow: number, raw: rest };
+    case 'failed': {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(rest);
+      } catch {
+        return undefined;
+      }
+      if (!Array.isArray(parsed) || typeof parsed[0] !== 'string' || typeof parsed[1] !== 'string') {
+        return undefined;
+      }
+      return { kind: 'failed', node, key: subject, token, name: parsed[0], message: parsed[1] };
+    }
     case 'empty':
+    case 'released':
+      return { kind: kind as 'empty' | 'released', node, key: subject, token };
     case 'invalidated':
-      return { kind, node, key: a };
+      return { kind: 'invalidated', node, key: subject };
     case 'tag':
-      return typeof b === 'number' ? { kind, node, tag: a, at: b } : undefined;
-    default:
-      return undefined;
+      return { kind: 'tag', node, tag: subject, stamp: number };
+    case 'heartbeat':
+      return { kind: 'heartbeat', node };
   }
 }

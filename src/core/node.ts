@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { CacheEvents } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Codec, Entry, LocalTier, Lookup, SharedTier } from '../types.js';
-import { readEnvelope } from './envelope.js';
-import { voidedByTag } from './policy.js';
+import type { Clock } from './clock.js';
+import { readEnvelope, type StoredEntry } from './envelope.js';
+import type { Generations } from './generations.js';
+import type { TagBook } from './tag-book.js';
 import type { Waiters } from './waiters.js';
 
 /** The node's event emitter, as the core sees it. */
@@ -14,17 +16,19 @@ export interface NodeState {
   readonly id: string;
   readonly options: ResolvedOptions;
   readonly codec: Codec;
+  readonly clock: Clock;
   readonly local: LocalTier;
   /** Redis behind deadlines and the breaker, or the in-process lease table without Redis. */
   readonly shared: SharedTier;
   /** The in-process lease table used while Redis is unreachable. */
   readonly fallback: SharedTier;
   readonly waiters: Waiters;
-  /** Latest known invalidation time per tag. */
-  readonly tagTimes: Map<string, number>;
-  /** Bumped on every invalidation this node learns of: a read that started before must not fill the local tier. */
-  epoch(): number;
-  /** Size of an entry for the local tier's size bound. */
+  /** Change stamps of keys and tags: a fill whose request predates a change is refused. */
+  readonly generations: Generations;
+  readonly tags: TagBook;
+  /** Early refresh margin (see `EarlyRefreshOptions`); undefined when early refresh is off. */
+  readonly refreshMargin: number | undefined;
+  /** Size of an entry for the local tier's size bound, given its encoded value. */
   sizeOf(key: string, encoded: string): number;
   readonly emit: Emit;
   /** Emits `hit` for a local hit, uncounted (the engine counts those itself, on the hot path). */
@@ -54,47 +58,69 @@ export function served<T>(
   return { value: entry.value as T, status, tier, age: Math.max(0, now - entry.createdAt) };
 }
 
-/** Whether a tag invalidation this node knows of voids the entry. */
-export function voidedLocally(node: NodeState, entry: Entry): boolean {
-  return entry.tags.some((tag) => voidedByTag(entry, node.tagTimes.get(tag)));
+/** When an early refresh of an entry fresh until `freshUntil` is due, on the same clock; Infinity when off. */
+export function refreshMoment(
+  createdAt: number,
+  freshUntil: number,
+  loadMs: number,
+  margin: number | undefined,
+): number {
+  if (margin === undefined) return Number.POSITIVE_INFINITY;
+  // Never more than half the ttl ahead: a loader slower than the ttl must not refresh back to back.
+  return freshUntil - Math.min(loadMs + margin, (freshUntil - createdAt) / 2);
 }
 
-/** Asks the shared tier for the tags' invalidation times (another node may have invalidated them). */
-export async function voidedInShared(node: NodeState, entry: Entry): Promise<boolean> {
-  let times: readonly (number | undefined)[];
-  try {
-    times = await node.shared.tagTimes(entry.tags);
-  } catch (error) {
-    node.emit('error', error as Error);
-    return false;
-  }
-  entry.tags.forEach((tag, index) => {
-    const at = times[index];
-    if (at !== undefined && at > (node.tagTimes.get(tag) ?? 0)) node.tagTimes.set(tag, at);
-  });
-  return voidedLocally(node, entry);
+/**
+ * A stored entry placed on this node's clock: `offset` is how far local time is ahead of the server's (see
+ * `serverOffset`), `now` the local time it enters the local tier.
+ */
+export function toEntry(stored: StoredEntry, offset: number, now: number, margin: number | undefined): Entry {
+  const createdAt = stored.createdAt + offset;
+  const freshUntil = stored.freshUntil + offset;
+  return {
+    value: stored.value,
+    id: stored.id,
+    createdAt,
+    freshUntil,
+    staleUntil: stored.staleUntil + offset,
+    errorUntil: stored.errorUntil + offset,
+    refreshAt: refreshMoment(createdAt, freshUntil, stored.loadMs, margin),
+    loadMs: stored.loadMs,
+    tags: stored.tags,
+    tagStamps: stored.tagStamps,
+    filledAt: now,
+  };
 }
 
-/** Decodes a stored entry; unreadable or tag-voided data is a miss (plus an `error` event when unreadable). */
-export async function decodeEntry(node: NodeState, key: string, raw: string): Promise<Entry | undefined> {
-  let entry: Entry;
+/** Decodes a stored entry; unreadable data is undefined (plus an `error` event). */
+export function decodeStored(node: NodeState, key: string, raw: string): StoredEntry | undefined {
   try {
-    entry = readEnvelope(key, raw, node.codec);
+    return readEnvelope(key, raw, node.codec);
   } catch (error) {
     node.emit('error', error as Error);
     return undefined;
   }
-  if (entry.tags.length > 0 && (voidedLocally(node, entry) || (await voidedInShared(node, entry)))) {
-    return undefined;
-  }
-  return entry;
+}
+
+/**
+ * Puts an entry in the local tier unless something invalidated its key or one of its tags on this node
+ * after `stamp` (taken when the request that produced it was sent): such an answer may predate the change.
+ */
+export function fill(node: NodeState, key: string, entry: Entry, encoded: string, stamp: number): boolean {
+  const generations = node.generations;
+  if (generations.keyChangedSince(key, stamp)) return false;
+  for (const tag of entry.tags) if (generations.tagChangedSince(tag, stamp)) return false;
+  if (entry.tags.length > 0 && node.tags.voids(entry.tags, entry.tagStamps) !== false) return false;
+  node.local.set(key, entry, node.sizeOf(key, encoded));
+  return true;
 }
 
 /** Awaits a side operation whose failure the caller should not see; reports it as an `error` event. */
-export async function quietly(node: NodeState, operation: Promise<unknown>): Promise<void> {
+export async function quietly<T>(node: NodeState, operation: Promise<T>): Promise<T | undefined> {
   try {
-    await operation;
+    return await operation;
   } catch (error) {
     node.emit('error', error as Error);
+    return undefined;
   }
 }

@@ -1,4 +1,5 @@
-import type { AcquireRequest, Bus, SharedRead, SharedTier } from '../types.js';
+import { writeEnvelope } from '../core/envelope.js';
+import type { AcquireRequest, Bus, SharedRead, SharedTier, WriteRequest } from '../types.js';
 
 interface Stored {
   readonly value: string;
@@ -7,21 +8,32 @@ interface Stored {
 
 const BACKOFF_PREFIX = '!backoff:';
 
+/** Options of an in-memory network. */
+export interface MemoryNetworkOptions {
+  /** false keeps leases and tag stamps only (single-process mode: the local tier holds the values). */
+  readonly retainValues?: boolean;
+  /** The "server" clock, in integer milliseconds. */
+  readonly now?: () => number;
+}
+
+const header = /^hc2 (\S+) (\d+) (\d+) \d+ \d+ (\d+) /;
+
 /**
- * An in-process stand-in for Redis: entries, leases, tag times and a message bus shared by every node
- * created from it. Used for single-process mode (where it keeps leases but no values; the local tier holds
- * those) and by unit tests that run several caches in one process as a fleet.
+ * An in-process stand-in for Redis: entries, leases, tag stamps and a message bus shared by every node
+ * created from it, with the same semantics as the Lua scripts (the contract suite runs both). Used for
+ * single-process mode and by unit tests that run several caches in one process as a fleet.
  */
 export class MemoryNetwork {
   readonly #entries = new Map<string, Stored>();
   readonly #leases = new Map<string, Stored>();
-  readonly #tagTimes = new Map<string, number>();
+  readonly #tags = new Map<string, Stored>();
   readonly #subscribers = new Set<(message: string) => void>();
   readonly #retainValues: boolean;
+  readonly now: () => number;
 
-  /** @param retainValues false keeps leases only (single-process mode). */
-  constructor(retainValues = true) {
-    this.#retainValues = retainValues;
+  constructor(options: MemoryNetworkOptions = {}) {
+    this.#retainValues = options.retainValues ?? true;
+    this.now = options.now ?? (() => Math.floor(performance.now()));
   }
 
   /** A shared tier handle onto this network. */
@@ -41,12 +53,24 @@ export class MemoryNetwork {
 
   /** Test hook: store anything under a key, as a foreign writer would. */
   poke(key: string, raw: string, ttl = 60_000): void {
-    this.#entries.set(key, { value: raw, expiresAt: Date.now() + ttl });
+    this.#entries.set(key, { value: raw, expiresAt: this.now() + ttl });
+  }
+
+  /** Test hook: the number of live tag records. */
+  get tagRecords(): number {
+    for (const tag of [...this.#tags.keys()]) this.#live(this.#tags, tag);
+    return this.#tags.size;
+  }
+
+  /** Test hook: how long a tag's record has left to live, in milliseconds (-2: none, like PTTL). */
+  tagTtl(tag: string): number {
+    const record = this.#live(this.#tags, tag);
+    return record === undefined ? -2 : record.expiresAt - this.now();
   }
 
   #live(map: Map<string, Stored>, key: string): Stored | undefined {
     const stored = map.get(key);
-    if (stored && stored.expiresAt <= Date.now()) {
+    if (stored && stored.expiresAt <= this.now()) {
       map.delete(key);
       return undefined;
     }
@@ -63,59 +87,106 @@ export class MemoryNetwork {
   }
 
   acquire(key: string, request: AcquireRequest): SharedRead {
+    const now = this.now();
     const raw = this.#live(this.#entries, key)?.value ?? null;
-    const id = raw?.startsWith('hc1 ') ? raw.split(' ', 3)[1] : undefined;
-    const freshUntil = raw?.startsWith('hc1 ') ? Number(raw.split(' ', 5)[3]) : Number.NaN;
-    let needsLoad: boolean;
-    if (raw === null || Number.isNaN(freshUntil)) needsLoad = true;
-    else if (request.refreshOf !== undefined) needsLoad = id === request.refreshOf;
-    else needsLoad = freshUntil <= request.now;
-    if (!needsLoad) return { raw, role: 'fresh', remaining: 0 };
-    const lease = this.#live(this.#leases, key);
-    if (lease && !request.force) {
-      const remaining = lease.expiresAt - Date.now();
-      if (lease.value.startsWith(BACKOFF_PREFIX)) {
-        return { raw, role: 'backoff', remaining, failure: lease.value.slice(BACKOFF_PREFIX.length) };
-      }
-      return { raw, role: 'follower', remaining };
+    const parsed = raw === null ? null : header.exec(raw);
+    let state: 'missing' | 'stale' | 'fresh' | 'due';
+    if (!parsed) state = 'missing';
+    else if (request.mode === 'replace' && parsed[1] === request.id) state = 'missing';
+    else {
+      const created = Number(parsed[2]);
+      const fresh = Number(parsed[3]);
+      const loadMs = Number(parsed[4]);
+      if (fresh <= now) state = 'stale';
+      else if (request.mode === 'refresh' && parsed[1] === request.id) state = 'due';
+      else if (
+        request.refreshMargin !== undefined &&
+        fresh - now <= Math.min(loadMs + request.refreshMargin, (fresh - created) / 2)
+      ) {
+        state = 'due';
+      } else state = 'fresh';
     }
-    this.#leases.set(key, { value: request.token, expiresAt: Date.now() + request.leaseTtl });
-    return { raw, role: 'leader', remaining: request.leaseTtl };
+    if (state === 'fresh') return { raw, role: 'fresh', remaining: 0, serverNow: now };
+    const lease = this.#live(this.#leases, key);
+    if (lease && (state === 'due' || request.mode !== 'force')) {
+      if (state === 'due') return { raw, role: 'fresh', remaining: 0, serverNow: now };
+      const remaining = lease.expiresAt - now;
+      if (lease.value.startsWith(BACKOFF_PREFIX)) {
+        return {
+          raw,
+          role: 'backoff',
+          remaining,
+          serverNow: now,
+          failure: lease.value.slice(BACKOFF_PREFIX.length),
+        };
+      }
+      return { raw, role: 'follower', remaining, serverNow: now, holder: lease.value };
+    }
+    this.#leases.set(key, { value: request.token, expiresAt: now + request.leaseTtl });
+    return { raw, role: 'leader', remaining: request.leaseTtl, serverNow: now };
   }
 
-  commit(key: string, token: string, raw: string, ttl: number, notice: string): boolean {
-    if (this.#live(this.#leases, key)?.value !== token) return false;
-    if (this.#retainValues) this.#entries.set(key, { value: raw, expiresAt: Date.now() + ttl });
+  #store(key: string, write: WriteRequest, now: number): string {
+    const createdAt = now - write.elapsed;
+    const freshUntil = createdAt + write.ttl;
+    const raw = writeEnvelope(
+      write.id,
+      {
+        createdAt,
+        freshUntil,
+        staleUntil: freshUntil + write.staleWhileRevalidate,
+        errorUntil: freshUntil + write.staleIfError,
+      },
+      write.tail,
+    );
+    const keep = Math.max(
+      1,
+      write.ttl + Math.max(write.staleWhileRevalidate, write.staleIfError) - write.elapsed,
+    );
+    if (this.#retainValues) this.#entries.set(key, { value: raw, expiresAt: now + keep });
+    return raw;
+  }
+
+  commit(
+    key: string,
+    write: WriteRequest,
+    noticeHead: string,
+    inlineLimit: number,
+  ): { stored: boolean; serverNow: number } {
+    const now = this.now();
+    if (this.#live(this.#leases, key)?.value !== write.id) return { stored: false, serverNow: now };
+    const raw = this.#store(key, write, now);
     this.#leases.delete(key);
+    this.publish(`${noticeHead}${now}|${raw.length <= inlineLimit ? raw : ''}`);
+    return { stored: true, serverNow: now };
+  }
+
+  abandon(key: string, token: string, backoff: number, notice: string): boolean {
+    const now = this.now();
+    if (this.#live(this.#leases, key)?.value !== token) return false;
+    if (backoff > 0) {
+      this.#leases.set(key, { value: `${BACKOFF_PREFIX}${notice}`, expiresAt: now + backoff });
+    } else this.#leases.delete(key);
     this.publish(notice);
     return true;
-  }
-
-  abandon(key: string, token: string, backoff: number, notice: string): void {
-    if (this.#live(this.#leases, key)?.value === token) {
-      if (backoff > 0) {
-        this.#leases.set(key, { value: `${BACKOFF_PREFIX}${notice}`, expiresAt: Date.now() + backoff });
-      } else this.#leases.delete(key);
-    }
-    this.publish(notice);
   }
 
   renew(key: string, token: string, leaseTtl: number): boolean {
     if (this.#live(this.#leases, key)?.value !== token) return false;
-    this.#leases.set(key, { value: token, expiresAt: Date.now() + leaseTtl });
+    this.#leases.set(key, { value: token, expiresAt: this.now() + leaseTtl });
     return true;
   }
 
-  read(key: string): string | null {
-    return this.#live(this.#entries, key)?.value ?? null;
+  read(key: string): { raw: string | null; serverNow: number } {
+    return { raw: this.#live(this.#entries, key)?.value ?? null, serverNow: this.now() };
   }
 
-  write(key: string, raw: string, ttl: number, notice: string): void {
-    const current = this.#live(this.#entries, key)?.value;
-    if (current !== undefined && createdAtOf(current) > createdAtOf(raw)) return;
-    if (this.#retainValues) this.#entries.set(key, { value: raw, expiresAt: Date.now() + ttl });
+  write(key: string, write: WriteRequest, notice: string): { serverNow: number } {
+    const now = this.now();
+    this.#store(key, write, now);
     this.#leases.delete(key);
     this.publish(notice);
+    return { serverNow: now };
   }
 
   remove(keys: readonly string[], notice: (key: string) => string): void {
@@ -126,20 +197,29 @@ export class MemoryNetwork {
     }
   }
 
-  invalidateTags(tags: readonly string[], at: number, notice: string): void {
-    for (const tag of tags) this.#tagTimes.set(tag, Math.max(at, this.#tagTimes.get(tag) ?? 0));
-    this.publish(notice);
+  invalidateTag(tag: string, noticeHead: string, lifetime: number): number {
+    const now = this.now();
+    const current = this.#live(this.#tags, tag);
+    const stamp = Math.max(now, Number(current?.value ?? 0) + 1);
+    const expiresAt = Math.max(current?.expiresAt ?? 0, now + lifetime);
+    this.#tags.set(tag, { value: String(stamp), expiresAt });
+    this.publish(`${noticeHead}${stamp}|`);
+    return stamp;
   }
 
-  tagTimes(tags: readonly string[]): (number | undefined)[] {
-    return tags.map((tag) => this.#tagTimes.get(tag));
+  tagStamps(tags: readonly string[]): number[] {
+    return tags.map((tag) => Number(this.#live(this.#tags, tag)?.value ?? 0));
   }
-}
 
-/** The store time in an entry's header; foreign text counts as older than anything. */
-function createdAtOf(raw: string): number {
-  const created = raw.startsWith('hc1 ') ? Number(raw.split(' ', 3)[2]) : Number.NaN;
-  return Number.isFinite(created) ? created : Number.NEGATIVE_INFINITY;
+  touchTags(tags: readonly string[], lifetime: number): number[] {
+    const now = this.now();
+    return tags.map((tag) => {
+      const current = this.#live(this.#tags, tag);
+      const value = current?.value ?? '0';
+      this.#tags.set(tag, { value, expiresAt: Math.max(current?.expiresAt ?? 0, now + lifetime) });
+      return Number(value);
+    });
+  }
 }
 
 class MemorySharedTier implements SharedTier {
@@ -153,29 +233,32 @@ class MemorySharedTier implements SharedTier {
   async acquire(key: string, request: AcquireRequest): Promise<SharedRead> {
     return this.#network.acquire(key, request);
   }
-  async commit(key: string, token: string, raw: string, ttl: number, notice: string): Promise<boolean> {
-    return this.#network.commit(key, token, raw, ttl, notice);
+  async commit(key: string, write: WriteRequest, noticeHead: string, inlineLimit: number) {
+    return this.#network.commit(key, write, noticeHead, inlineLimit);
   }
-  async abandon(key: string, token: string, backoff: number, notice: string): Promise<void> {
-    this.#network.abandon(key, token, backoff, notice);
+  async abandon(key: string, token: string, backoff: number, notice: string): Promise<boolean> {
+    return this.#network.abandon(key, token, backoff, notice);
   }
   async renew(key: string, token: string, leaseTtl: number): Promise<boolean> {
     return this.#network.renew(key, token, leaseTtl);
   }
-  async read(key: string): Promise<string | null> {
+  async read(key: string) {
     return this.#network.read(key);
   }
-  async write(key: string, raw: string, ttl: number, notice: string): Promise<void> {
-    this.#network.write(key, raw, ttl, notice);
+  async write(key: string, write: WriteRequest, notice: string) {
+    return this.#network.write(key, write, notice);
   }
   async remove(keys: readonly string[], notice: (key: string) => string): Promise<void> {
     this.#network.remove(keys, notice);
   }
-  async invalidateTags(tags: readonly string[], at: number, notice: string): Promise<void> {
-    this.#network.invalidateTags(tags, at, notice);
+  async invalidateTag(tag: string, noticeHead: string, lifetime: number): Promise<number> {
+    return this.#network.invalidateTag(tag, noticeHead, lifetime);
   }
-  async tagTimes(tags: readonly string[]): Promise<readonly (number | undefined)[]> {
-    return this.#network.tagTimes(tags);
+  async tagStamps(tags: readonly string[]): Promise<readonly (number | undefined)[]> {
+    return this.#network.tagStamps(tags);
+  }
+  async touchTags(tags: readonly string[], lifetime: number): Promise<readonly number[]> {
+    return this.#network.touchTags(tags, lifetime);
   }
   async close(): Promise<void> {}
 }

@@ -1,21 +1,40 @@
 import type { Redis } from 'ioredis';
 import { RedisUnavailableError } from '../errors.js';
-import type { AcquireRequest, SharedRead, SharedTier } from '../types.js';
+import type { AcquireRequest, SharedRead, SharedTier, WriteRequest } from '../types.js';
 import type { KeySpace } from './keys.js';
 import {
   ABANDON,
   ACQUIRE,
   COMMIT,
-  INVALIDATE_TAGS,
+  INVALIDATE_TAG,
   type LuaScript,
+  READ,
   REMOVE,
   RENEW,
+  TOUCH_TAG,
   WRITE,
 } from './scripts.js';
 
 type Arg = string | number;
 
-/** The shared tier on Redis: entries, leases and tag times, changed only through the Lua scripts. */
+/** A tag record that is not ours: its stamp is unknown until TOUCH_TAG repairs it. */
+const CORRUPT_STAMP = 'corrupt';
+
+function stampOf(value: string | null): number | undefined {
+  if (value === null) return 0;
+  const stamp = Number(value);
+  return Number.isSafeInteger(stamp) && stamp >= 0 ? stamp : undefined;
+}
+
+function wrongType(problem: string): string {
+  return `a value of the wrong Redis type (${problem}) sits under the key`;
+}
+
+function writeArgs(write: WriteRequest): Arg[] {
+  return [write.id, write.tail, write.elapsed, write.ttl, write.staleWhileRevalidate, write.staleIfError];
+}
+
+/** The shared tier on Redis: entries, leases and tag stamps, changed only through the Lua scripts. */
 export class RedisTier implements SharedTier {
   readonly distributed = true;
   readonly #client: Redis;
@@ -84,50 +103,69 @@ export class RedisTier implements SharedTier {
 
   async acquire(key: string, request: AcquireRequest): Promise<SharedRead> {
     const reply = (await this.#run(ACQUIRE, this.#keys.valueAndLease(key), [
-      request.now,
       request.token,
       request.leaseTtl,
-      request.refreshOf ?? '',
-      request.force ? '1' : '0',
-    ])) as [string, SharedRead['role'], number, string?];
-    const [raw, role, remaining, extra] = reply;
-    const read: SharedRead = { raw: raw === '' ? null : raw, role, remaining: Number(remaining) };
-    if (role === 'backoff') return { ...read, failure: extra ?? '' };
-    if (extra) return { ...read, problem: `a value of the wrong Redis type (${extra}) sits under the key` };
-    return read;
+      request.mode,
+      request.id ?? '',
+      request.refreshMargin ?? '',
+    ])) as [string, SharedRead['role'], number, number, string, string?];
+    const [raw, role, remaining, serverNow, detail, problem] = reply;
+    const read: SharedRead = {
+      raw: raw === '' ? null : raw,
+      role,
+      remaining: Number(remaining),
+      serverNow: Number(serverNow),
+    };
+    if (role === 'backoff') return { ...read, failure: detail };
+    const withHolder = role === 'follower' ? { ...read, holder: detail } : read;
+    return problem ? { ...withHolder, problem: wrongType(problem) } : withHolder;
   }
 
-  async commit(key: string, token: string, raw: string, ttl: number, notice: string): Promise<boolean> {
-    const stored = await this.#run(COMMIT, this.#keys.valueAndLease(key), [
-      token,
-      raw,
-      ttl,
+  async commit(
+    key: string,
+    write: WriteRequest,
+    noticeHead: string,
+    inlineLimit: number,
+  ): Promise<{ stored: boolean; serverNow: number }> {
+    const [stored, serverNow] = (await this.#run(COMMIT, this.#keys.valueAndLease(key), [
+      ...writeArgs(write),
       this.#keys.channel,
-      notice,
-    ]);
-    return stored === 1;
+      noticeHead,
+      inlineLimit,
+    ])) as [number, number];
+    return { stored: stored === 1, serverNow: Number(serverNow) };
   }
 
-  async abandon(key: string, token: string, backoff: number, notice: string): Promise<void> {
-    await this.#run(ABANDON, [this.#keys.lease(key)], [token, backoff, this.#keys.channel, notice]);
+  async abandon(key: string, token: string, backoff: number, notice: string): Promise<boolean> {
+    const done = await this.#run(
+      ABANDON,
+      [this.#keys.lease(key)],
+      [token, backoff, this.#keys.channel, notice],
+    );
+    return done === 1;
   }
 
   async renew(key: string, token: string, leaseTtl: number): Promise<boolean> {
     return (await this.#run(RENEW, [this.#keys.lease(key)], [token, leaseTtl])) === 1;
   }
 
-  async read(key: string): Promise<string | null> {
-    await this.#ready();
-    try {
-      return await this.#client.get(this.#keys.value(key));
-    } catch (error) {
-      if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return null;
-      throw error;
-    }
+  async read(key: string): Promise<{ raw: string | null; serverNow: number; problem?: string }> {
+    const [raw, serverNow, problem] = (await this.#run(READ, [this.#keys.value(key)], [])) as [
+      string,
+      number,
+      string,
+    ];
+    const read = { raw: raw === '' ? null : raw, serverNow: Number(serverNow) };
+    return problem ? { ...read, problem: wrongType(problem) } : read;
   }
 
-  async write(key: string, raw: string, ttl: number, notice: string): Promise<void> {
-    await this.#run(WRITE, this.#keys.valueAndLease(key), [raw, ttl, this.#keys.channel, notice]);
+  async write(key: string, write: WriteRequest, notice: string): Promise<{ serverNow: number }> {
+    const serverNow = await this.#run(WRITE, this.#keys.valueAndLease(key), [
+      ...writeArgs(write),
+      this.#keys.channel,
+      notice,
+    ]);
+    return { serverNow: Number(serverNow) };
   }
 
   async remove(keys: readonly string[], notice: (key: string) => string): Promise<void> {
@@ -137,23 +175,31 @@ export class RedisTier implements SharedTier {
     );
   }
 
-  async invalidateTags(tags: readonly string[], at: number, notice: string): Promise<void> {
-    await this.#run(INVALIDATE_TAGS, [this.#keys.tagTimes], [at, this.#keys.channel, notice, ...tags]);
+  async invalidateTag(tag: string, noticeHead: string, lifetime: number): Promise<number> {
+    return Number(
+      await this.#run(INVALIDATE_TAG, [this.#keys.tag(tag)], [this.#keys.channel, noticeHead, lifetime]),
+    );
   }
 
-  async tagTimes(tags: readonly string[]): Promise<readonly (number | undefined)[]> {
+  async tagStamps(tags: readonly string[]): Promise<readonly (number | undefined)[]> {
     await this.#ready();
-    let values: (string | null)[];
-    try {
-      values = await this.#client.hmget(this.#keys.tagTimes, ...tags);
-    } catch (error) {
-      if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return tags.map(() => undefined);
-      throw error;
-    }
-    return values.map((value) => {
-      const at = value === null ? Number.NaN : Number(value);
-      return Number.isFinite(at) ? at : undefined;
-    });
+    // One GET per tag, sent together: each record lives in a slot of its own.
+    const values = await Promise.all(
+      tags.map((tag) =>
+        this.#client.get(this.#keys.tag(tag)).catch((error: unknown) => {
+          if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return CORRUPT_STAMP;
+          throw error;
+        }),
+      ),
+    );
+    return values.map(stampOf);
+  }
+
+  async touchTags(tags: readonly string[], lifetime: number): Promise<readonly number[]> {
+    const stamps = await Promise.all(
+      tags.map((tag) => this.#run(TOUCH_TAG, [this.#keys.tag(tag)], [lifetime])),
+    );
+    return stamps.map(Number);
   }
 
   async close(): Promise<void> {

@@ -2,14 +2,21 @@ import { createHash } from 'node:crypto';
 
 /**
  * The Lua scripts. Each runs atomically on the server, which is what makes "read and take the lease" one
- * step and "store only while my lease holds" impossible to race. GETs go through pcall so that a key of a
- * type we never write (foreign data) reads as missing instead of failing the script.
+ * step and "store only while my lease holds" impossible to race. Every time in a stored entry or a tag stamp
+ * comes from the server's own clock (TIME), so writers' clocks never decide anything. GETs go through pcall
+ * so that a key of a type we never write (foreign data) reads as missing instead of failing the script.
+ * Numbers are formatted with %d: Lua would print a 13-digit millisecond time in exponent notation.
  */
-const SAFE_GET = `
+const PRELUDE = `
 local function get(key)
   local ok, value = pcall(redis.call, 'GET', key)
   if ok then return value end
   return nil, 'wrongtype'
+end
+local function int(n) return string.format('%d', n) end
+local function clock()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local BACKOFF = '!backoff:'
 `;
@@ -22,70 +29,107 @@ export interface LuaScript {
 }
 
 function script(keys: number, body: string): LuaScript {
-  const source = SAFE_GET + body;
+  const source = PRELUDE + body;
   return { source, sha: createHash('sha1').update(source).digest('hex'), keys };
 }
 
 /**
- * KEYS: value, lease. ARGV: now, token, leaseTtl, refreshOf ('' for none), force ('1'/'0').
- * Returns {raw or '', role, remaining, failure or problem}.
+ * KEYS: value, lease. ARGV: token, leaseTtl, mode (read|force|refresh|replace), id, refresh margin ('' off).
+ * Returns {raw or '', role, remaining, server time, holder or failure or problem}. See `SharedTier.acquire`.
  */
 export const ACQUIRE = script(
   2,
   `
+local now = clock()
 local raw, problem = get(KEYS[1])
-local needsLoad
+local mode = ARGV[3]
+local state
 if not raw then
-  needsLoad = true
+  state = 'missing'
   raw = ''
 else
-  local id, freshUntil = string.match(raw, '^hc1 (%S+) %d+ (%d+) ')
-  if not id then
-    needsLoad = true
-  elseif ARGV[4] ~= '' then
-    needsLoad = (id == ARGV[4])
+  local id, created, fresh, loadMs = string.match(raw, '^hc2 (%S+) (%d+) (%d+) %d+ %d+ (%d+) ')
+  if not id or (mode == 'replace' and id == ARGV[4]) then
+    state = 'missing'
   else
-    needsLoad = tonumber(freshUntil) <= tonumber(ARGV[1])
-  end
-end
-if not needsLoad then return {raw, 'fresh', 0} end
-if ARGV[5] ~= '1' then
-  local holder = get(KEYS[2])
-  if holder then
-    local remaining = redis.call('PTTL', KEYS[2])
-    if string.sub(holder, 1, #BACKOFF) == BACKOFF then
-      return {raw, 'backoff', remaining, string.sub(holder, #BACKOFF + 1)}
+    fresh = tonumber(fresh)
+    if fresh <= now then
+      state = 'stale'
+    elseif mode == 'refresh' and id == ARGV[4] then
+      state = 'due'
+    elseif ARGV[5] ~= '' and fresh - now <= math.min(tonumber(loadMs) + tonumber(ARGV[5]), (fresh - tonumber(created)) / 2) then
+      state = 'due'
+    else
+      state = 'fresh'
     end
-    return {raw, 'follower', remaining, problem or ''}
   end
 end
-redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-return {raw, 'leader', tonumber(ARGV[3]), problem or ''}
+if state == 'fresh' then return {raw, 'fresh', 0, now, ''} end
+local holder = get(KEYS[2])
+if holder and (state == 'due' or mode ~= 'force') then
+  if state == 'due' then return {raw, 'fresh', 0, now, ''} end
+  local remaining = redis.call('PTTL', KEYS[2])
+  if string.sub(holder, 1, #BACKOFF) == BACKOFF then
+    return {raw, 'backoff', remaining, now, string.sub(holder, #BACKOFF + 1)}
+  end
+  return {raw, 'follower', remaining, now, holder, problem or ''}
+end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return {raw, 'leader', tonumber(ARGV[2]), now, '', problem or ''}
 `,
 );
 
-/** KEYS: value, lease. ARGV: token, raw, ttl, channel, notice. Returns 1 if stored. */
+/** Stores ARGV[1..6] (id, tail, elapsed, ttl, swr, sie) under KEYS[1], dated by the server; returns the text. */
+const STORE = `
+local function store(key, now)
+  local elapsed, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
+  local swr, sie = tonumber(ARGV[5]), tonumber(ARGV[6])
+  local created = now - elapsed
+  local fresh = created + ttl
+  local raw = 'hc2 ' .. ARGV[1] .. ' ' .. int(created) .. ' ' .. int(fresh) .. ' ' .. int(fresh + swr) .. ' ' .. int(fresh + sie) .. ' ' .. ARGV[2]
+  redis.call('SET', key, raw, 'PX', int(math.max(1, ttl + math.max(swr, sie) - elapsed)))
+  return raw
+end
+`;
+
+/**
+ * KEYS: value, lease. ARGV: id (= token), tail, elapsed, ttl, swr, sie, channel, notice head, inline limit.
+ * Stores only while the token holds the lease. Returns {stored 1/0, server time}.
+ */
 export const COMMIT = script(
   2,
-  `
-if get(KEYS[2]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  `${STORE}
+local now = clock()
+if get(KEYS[2]) ~= ARGV[1] then return {0, now} end
+local raw = store(KEYS[1], now)
 redis.call('DEL', KEYS[2])
-redis.call('PUBLISH', ARGV[4], ARGV[5])
-return 1
+if #raw > tonumber(ARGV[9]) then raw = '' end
+redis.call('PUBLISH', ARGV[7], ARGV[8] .. int(now) .. '|' .. raw)
+return {1, now}
 `,
 );
 
-/** KEYS: lease. ARGV: token, backoff, channel, notice. */
+/** KEYS: value, lease. ARGV: id, tail, elapsed, ttl, swr, sie, channel, notice. `set`: returns server time. */
+export const WRITE = script(
+  2,
+  `${STORE}
+local now = clock()
+store(KEYS[1], now)
+redis.call('DEL', KEYS[2])
+redis.call('PUBLISH', ARGV[7], ARGV[8])
+return now
+`,
+);
+
+/** KEYS: lease. ARGV: token, backoff, channel, notice. Only the holder gives the lease back and publishes. */
 export const ABANDON = script(
   1,
   `
-if get(KEYS[1]) == ARGV[1] then
-  if tonumber(ARGV[2]) > 0 then
-    redis.call('SET', KEYS[1], BACKOFF .. ARGV[4], 'PX', ARGV[2])
-  else
-    redis.call('DEL', KEYS[1])
-  end
+if get(KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(ARGV[2]) > 0 then
+  redis.call('SET', KEYS[1], BACKOFF .. ARGV[4], 'PX', ARGV[2])
+else
+  redis.call('DEL', KEYS[1])
 end
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
@@ -102,24 +146,12 @@ return 1
 `,
 );
 
-/**
- * KEYS: value, lease. ARGV: raw, ttl, channel, notice. `set`: stores and revokes loads in flight, unless the
- * stored entry is newer than this one (a `set` delivered late, after its caller gave up on it, must not
- * overwrite what came after it).
- */
-export const WRITE = script(
-  2,
+/** KEYS: value. Returns {raw or '', server time, problem or ''}. */
+export const READ = script(
+  1,
   `
-local current = get(KEYS[1])
-if current then
-  local stored = tonumber(string.match(current, '^hc1 %S+ (%d+) ') or '')
-  local incoming = tonumber(string.match(ARGV[1], '^hc1 %S+ (%d+) ') or '')
-  if stored and incoming and stored > incoming then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('DEL', KEYS[2])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 1
+local raw, problem = get(KEYS[1])
+return {raw or '', clock(), problem or ''}
 `,
 );
 
@@ -133,17 +165,40 @@ return 1
 `,
 );
 
-/** KEYS: tag-times hash. ARGV: at, channel, notice, tag... Keeps the latest time per tag. */
-export const INVALIDATE_TAGS = script(
+/**
+ * KEYS: tag record. ARGV: channel, notice head, lifetime. The new stamp is the server time, or one more than
+ * the last stamp if the clock reads earlier, so stamps of one tag only grow. Returns the stamp.
+ */
+export const INVALIDATE_TAG = script(
   1,
   `
-local ok, kind = pcall(redis.call, 'TYPE', KEYS[1])
-if ok and kind.ok ~= 'hash' and kind.ok ~= 'none' then redis.call('DEL', KEYS[1]) end
-for i = 4, #ARGV do
-  local current = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0') or 0
-  if tonumber(ARGV[1]) > current then redis.call('HSET', KEYS[1], ARGV[i], ARGV[1]) end
+local now = clock()
+local stamp = math.max(now, (tonumber(get(KEYS[1]) or '') or 0) + 1)
+local keep = math.max(redis.call('PTTL', KEYS[1]), tonumber(ARGV[3]))
+redis.call('SET', KEYS[1], int(stamp), 'PX', keep)
+redis.call('PUBLISH', ARGV[1], ARGV[2] .. int(stamp) .. '|')
+return stamp
+`,
+);
+
+/**
+ * KEYS: tag record. ARGV: lifetime. Returns the stamp (0: none) and keeps the record at least `lifetime` ms.
+ * An unreadable record is replaced by the server time: everything loaded before it is void, as it may have
+ * been invalidated.
+ */
+export const TOUCH_TAG = script(
+  1,
+  `
+local value, problem = get(KEYS[1])
+local stamp = tonumber(value or '0')
+if problem or not stamp then
+  stamp = clock()
+  redis.call('SET', KEYS[1], int(stamp), 'PX', ARGV[1])
+elseif not value then
+  redis.call('SET', KEYS[1], '0', 'PX', ARGV[1])
+elseif redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
-redis.call('PUBLISH', ARGV[2], ARGV[3])
-return 1
+return stamp
 `,
 );

@@ -1,17 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { writeTail } from '../../src/core/envelope.js';
+import { type BusMessage, encodeMessage, messageHead, parseMessage } from '../../src/core/messages.js';
 import { MemoryNetwork } from '../../src/memory/memory-network.js';
 import { KeySpace } from '../../src/redis/keys.js';
 import { RedisBus } from '../../src/redis/redis-bus.js';
 import { RedisTier } from '../../src/redis/redis-tier.js';
-import type { Bus, SharedTier } from '../../src/types.js';
+import type { AcquireRequest, Bus, SharedTier, WriteRequest } from '../../src/types.js';
 
 interface Adapter {
   tier: SharedTier;
   bus: Bus;
   /** Store raw bytes under the key's value slot, as a foreign writer would. */
   poke(key: string, raw: string): Promise<void>;
+  /** Milliseconds a tag record has left (-2: none). */
+  tagTtl(tag: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -19,11 +23,12 @@ const redisUrl = inject('redisUrl');
 
 const adapters: Record<string, () => Promise<Adapter>> = {
   memory: async () => {
-    const network = new MemoryNetwork();
+    const network = new MemoryNetwork({ now: () => Date.now() });
     return {
       tier: network.tier(),
       bus: network.bus(),
       poke: async (key, raw) => network.poke(key, raw),
+      tagTtl: async (tag) => network.tagTtl(tag),
       close: async () => {},
     };
   },
@@ -38,6 +43,7 @@ const adapters: Record<string, () => Promise<Adapter>> = {
       poke: async (key, raw) => {
         await client.set(keys.value(key), raw);
       },
+      tagTtl: (tag) => client.pttl(keys.tag(tag)),
       close: async () => {
         subscriber.disconnect();
         await client.quit();
@@ -46,16 +52,31 @@ const adapters: Record<string, () => Promise<Adapter>> = {
   },
 };
 
-const entry = (id: string, freshUntil: number) =>
-  `hc1 ${id} 1 ${freshUntil} ${freshUntil} ${freshUntil} 5 -\n"v-${id}"`;
+/** A value to store: fresh for `ttl` ms from `elapsed` ms ago. */
+const value = (id: string, options: Partial<WriteRequest> & { loadMs?: number } = {}): WriteRequest => ({
+  id,
+  tail: writeTail(options.loadMs ?? 5, [], [], JSON.stringify(`v-${id}`)),
+  elapsed: 0,
+  ttl: 10_000,
+  staleWhileRevalidate: 0,
+  staleIfError: 0,
+  ...options,
+});
+
+const headOf = (key: string, token: string) => messageHead('loaded', 'node', token, key);
 
 describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
   let adapter: Adapter;
-  const received: string[] = [];
+  const received: BusMessage[] = [];
+  const heard = (predicate: (message: BusMessage) => boolean) =>
+    expect.poll(() => received.some(predicate)).toBe(true);
   beforeAll(async () => {
     adapter = await (adapters[name] as () => Promise<Adapter>)();
     await adapter.bus.subscribe(
-      (message) => received.push(message),
+      (text) => {
+        const message = parseMessage(text);
+        if (message) received.push(message);
+      },
       () => {},
     );
   });
@@ -64,67 +85,143 @@ describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
     await adapter.close();
   });
 
-  const request = (token: string, extra: object = {}) => ({
-    now: Date.now(),
+  const request = (token: string, extra: Partial<AcquireRequest> = {}): AcquireRequest => ({
     token,
     leaseTtl: 5_000,
+    mode: 'read',
+    refreshMargin: undefined,
     ...extra,
   });
 
-  it('gives the lease to the first caller on a miss and makes the next one a follower', async () => {
+  it("gives the lease to the first caller on a miss; the next one follows, told the holder's token", async () => {
     const { tier } = adapter;
-    expect(await tier.acquire('a', request('t1'))).toMatchObject({ raw: null, role: 'leader' });
+    const first = await tier.acquire('a', request('t1'));
+    expect(first).toMatchObject({ raw: null, role: 'leader' });
+    expect(Math.abs(first.serverNow - Date.now())).toBeLessThan(1_000);
     const second = await tier.acquire('a', request('t2'));
-    expect(second.role).toBe('follower');
+    expect(second).toMatchObject({ role: 'follower', holder: 't1' });
     expect(second.remaining).toBeGreaterThan(4_000);
   });
 
-  it('commits only while the token holds the lease, then releases it and publishes', async () => {
+  it('commits only while the token holds the lease, dated by the server, and announces the stored entry', async () => {
     const { tier } = adapter;
     await tier.acquire('b', request('t1'));
-    expect(await tier.commit('b', 'wrong', entry('x', Date.now() + 10_000), 10_000, 'not-sent')).toBe(false);
-    expect(await tier.commit('b', 't1', entry('t1', Date.now() + 10_000), 10_000, 'committed-b')).toBe(true);
-    expect(await tier.acquire('b', request('t3'))).toMatchObject({ role: 'fresh' });
-    expect(await tier.read('b')).toContain('"v-t1"');
-    await expect.poll(() => received).toContain('committed-b');
-    expect(received).not.toContain('not-sent');
+    expect(await tier.commit('b', value('wrong'), headOf('b', 'wrong'), 10_000)).toMatchObject({
+      stored: false,
+    });
+    const { stored, serverNow } = await tier.commit(
+      'b',
+      value('t1', { elapsed: 40 }),
+      headOf('b', 't1'),
+      10_000,
+    );
+    expect(stored).toBe(true);
+    const raw = (await tier.read('b')).raw as string;
+    expect(raw).toBe(
+      `hc2 t1 ${serverNow - 40} ${serverNow - 40 + 10_000} ${serverNow - 40 + 10_000} ${serverNow - 40 + 10_000} 5 0\n"v-t1"`,
+    );
+    expect(await tier.acquire('b', request('t3'))).toMatchObject({ role: 'fresh', raw });
+    await heard(
+      (m) =>
+        m.kind === 'loaded' &&
+        m.key === 'b' &&
+        m.token === 't1' &&
+        m.raw === raw &&
+        m.serverNow === serverNow,
+    );
+    expect(received.some((m) => m.kind === 'loaded' && m.token === 'wrong')).toBe(false);
   });
 
-  it('takes the lease again when the stored entry is stale', async () => {
+  it('leaves the stored entry out of the announcement past the inline limit', async () => {
+    const { tier } = adapter;
+    await tier.acquire('big', request('t1'));
+    await tier.commit('big', value('t1'), headOf('big', 't1'), 10);
+    await heard((m) => m.kind === 'loaded' && m.key === 'big');
+    expect(received.find((m) => m.kind === 'loaded' && m.key === 'big')).not.toHaveProperty('raw');
+  });
+
+  it('takes the lease again once the entry is stale, keeping it for the stale windows', async () => {
     const { tier } = adapter;
     await tier.acquire('c', request('t1'));
-    await tier.commit('c', 't1', entry('t1', Date.now() - 1), 10_000, 'n');
+    await tier.commit('c', value('t1', { elapsed: 20_000, staleIfError: 60_000 }), headOf('c', 't1'), 0);
     const read = await tier.acquire('c', request('t2'));
     expect(read.role).toBe('leader');
-    expect(read.raw).toContain('hc1 t1 ');
+    expect(read.raw).toMatch(/^hc2 t1 /);
   });
 
-  it('early refresh takes the lease on a fresh entry only while it is still the same entry', async () => {
+  it('early refresh of an entry: the lease only while that entry is stored and nobody refreshes it', async () => {
     const { tier } = adapter;
     await tier.acquire('d', request('t1'));
-    await tier.commit('d', 't1', entry('t1', Date.now() + 10_000), 10_000, 'n');
-    expect((await tier.acquire('d', request('t2', { refreshOf: 'other' }))).role).toBe('fresh');
-    expect((await tier.acquire('d', request('t3', { refreshOf: 't1' }))).role).toBe('leader');
+    await tier.commit('d', value('t1'), headOf('d', 't1'), 0);
+    expect((await tier.acquire('d', request('t2', { mode: 'refresh', id: 'other' }))).role).toBe('fresh');
+    expect((await tier.acquire('d', request('t3', { mode: 'refresh', id: 't1' }))).role).toBe('leader');
+    expect((await tier.acquire('d', request('t4', { mode: 'refresh', id: 't1' }))).role).toBe('fresh');
+  });
+
+  it('a read takes the lease for an early refresh within load time + margin of expiry', async () => {
+    const { tier } = adapter;
+    await tier.acquire('due', request('t1'));
+    // 10 s ttl, 9.9 s ago, last load 200 ms: 100 ms left, inside 200 + 10.
+    await tier.commit('due', value('t1', { elapsed: 9_900, loadMs: 200 }), headOf('due', 't1'), 0);
+    expect((await tier.acquire('due', request('t2'))).role).toBe('fresh');
+    const due = await tier.acquire('due', request('t3', { refreshMargin: 10 }));
+    expect(due.role).toBe('leader');
+    expect(due.raw).toMatch(/^hc2 t1 /);
+    expect((await tier.acquire('due', request('t4', { refreshMargin: 10 }))).role).toBe('fresh');
+  });
+
+  it('replace treats that very entry as missing, and only that one', async () => {
+    const { tier } = adapter;
+    await tier.acquire('r', request('t1'));
+    await tier.commit('r', value('t1'), headOf('r', 't1'), 0);
+    expect((await tier.acquire('r', request('t2', { mode: 'replace', id: 'other' }))).role).toBe('fresh');
+    expect((await tier.acquire('r', request('t3', { mode: 'replace', id: 't1' }))).role).toBe('leader');
+    expect(await tier.acquire('r', request('t4', { mode: 'replace', id: 't1' }))).toMatchObject({
+      role: 'follower',
+      holder: 't3',
+    });
   });
 
   it('abandon with a backoff turns the lease into a backoff marker carrying the failure', async () => {
     const { tier } = adapter;
-    await tier.acquire('e', request('t1'));
-    await tier.abandon('e', 't1', 5_000, 'failure-notice');
-    expect(await tier.acquire('e', request('t2'))).toMatchObject({
-      role: 'backoff',
-      failure: 'failure-notice',
+    const failed = encodeMessage({
+      kind: 'failed',
+      node: 'n',
+      key: 'e',
+      token: 't1',
+      name: 'E',
+      message: 'm',
     });
+    await tier.acquire('e', request('t1'));
+    expect(await tier.abandon('e', 't1', 5_000, failed)).toBe(true);
+    expect(await tier.acquire('e', request('t2'))).toMatchObject({ role: 'backoff', failure: failed });
     await tier.acquire('f', request('t1'));
-    await tier.abandon('f', 't1', 0, 'n');
+    await tier.abandon('f', 't1', 0, encodeMessage({ kind: 'released', node: 'n', key: 'f', token: 't1' }));
     expect((await tier.acquire('f', request('t2'))).role).toBe('leader');
+    await heard((m) => m.kind === 'released' && m.key === 'f');
   });
 
-  it('abandon by a stale token leaves the current holder alone', async () => {
+  it('abandon by a token that lost the lease changes nothing and announces nothing', async () => {
     const { tier } = adapter;
     await tier.acquire('g', request('holder'));
-    await tier.abandon('g', 'someone-else', 0, 'n');
+    const notice = encodeMessage({
+      kind: 'failed',
+      node: 'n',
+      key: 'g',
+      token: 'old',
+      name: 'E',
+      message: 'm',
+    });
+    expect(await tier.abandon('g', 'old', 0, notice)).toBe(false);
     expect((await tier.acquire('g', request('t2'))).role).toBe('follower');
+    await tier.abandon(
+      'g',
+      'holder',
+      0,
+      encodeMessage({ kind: 'empty', node: 'n', key: 'g', token: 'holder' }),
+    );
+    await heard((m) => m.kind === 'empty' && m.key === 'g');
+    expect(received.some((m) => m.kind === 'failed' && m.key === 'g')).toBe(false);
   });
 
   it('renews only its own lease; force takes it over', async () => {
@@ -132,30 +229,29 @@ describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
     await tier.acquire('h', request('t1', { leaseTtl: 1_000 }));
     expect(await tier.renew('h', 't1', 9_000)).toBe(true);
     expect(await tier.renew('h', 't2', 9_000)).toBe(false);
-    expect((await tier.acquire('h', request('t3', { force: true }))).role).toBe('leader');
+    expect((await tier.acquire('h', request('t3', { mode: 'force' }))).role).toBe('leader');
     expect(await tier.renew('h', 't1', 9_000)).toBe(false);
   });
 
   it('write and remove revoke the lease so the pending commit is rejected', async () => {
     const { tier } = adapter;
     await tier.acquire('i', request('t1'));
-    await tier.write('i', entry('set', Date.now() + 10_000), 10_000, 'written');
-    expect(await tier.commit('i', 't1', entry('t1', Date.now() + 10_000), 10_000, 'n')).toBe(false);
-    expect(await tier.read('i')).toContain('"v-set"');
+    await tier.write('i', value('set'), encodeMessage({ kind: 'invalidated', node: 'n', key: 'i' }));
+    expect((await tier.commit('i', value('t1'), headOf('i', 't1'), 0)).stored).toBe(false);
+    expect((await tier.read('i')).raw).toContain('"v-set"');
     await tier.acquire('j', request('t1'));
-    await tier.remove(['j'], (key) => `removed-${key}`);
-    expect(await tier.commit('j', 't1', entry('t1', Date.now() + 10_000), 10_000, 'n')).toBe(false);
-    expect(await tier.read('j')).toBeNull();
-    await expect.poll(() => received).toContain('removed-j');
+    await tier.remove(['j'], (key) => encodeMessage({ kind: 'invalidated', node: 'n', key }));
+    expect((await tier.commit('j', value('t1'), headOf('j', 't1'), 0)).stored).toBe(false);
+    expect((await tier.read('j')).raw).toBeNull();
+    await heard((m) => m.kind === 'invalidated' && m.key === 'j');
   });
 
-  it('does not let a write created earlier overwrite a newer entry (a late set)', async () => {
+  it('orders writes by arrival: the last write wins whatever its writer thought the time was', async () => {
     const { tier } = adapter;
-    const newer = `hc1 new 2000 ${Date.now() + 10_000} 0 0 5 -\n"newer"`;
-    const late = `hc1 old 1000 ${Date.now() + 10_000} 0 0 5 -\n"late"`;
-    await tier.write('late', newer, 10_000, 'n');
-    await tier.write('late', late, 10_000, 'n');
-    expect(await tier.read('late')).toBe(newer);
+    const notice = encodeMessage({ kind: 'invalidated', node: 'n', key: 'late' });
+    await tier.write('late', value('first', { elapsed: 0 }), notice);
+    await tier.write('late', value('second', { elapsed: 5_000 }), notice);
+    expect((await tier.read('late')).raw).toMatch(/^hc2 second /);
   });
 
   it('treats foreign bytes under a key as a miss that the leader may overwrite', async () => {
@@ -163,13 +259,30 @@ describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
     await adapter.poke('k', 'not ours');
     const read = await tier.acquire('k', request('t1'));
     expect(read).toMatchObject({ role: 'leader', raw: 'not ours' });
-    expect(await tier.commit('k', 't1', entry('t1', Date.now() + 10_000), 10_000, 'n')).toBe(true);
+    expect((await tier.commit('k', value('t1'), headOf('k', 't1'), 0)).stored).toBe(true);
   });
 
-  it('keeps the latest invalidation time per tag', async () => {
+  it('gives each tag invalidation a later stamp, announces it, and keeps the record at least its lifetime', async () => {
     const { tier } = adapter;
-    await tier.invalidateTags(['t-a', 't-b'], 2_000, 'tags');
-    await tier.invalidateTags(['t-a'], 1_000, 'tags');
-    expect(await tier.tagTimes(['t-a', 't-b', 't-c'])).toEqual([2_000, 2_000, undefined]);
+    expect(await tier.tagStamps(['t-a', 't-b'])).toEqual([0, 0]);
+    const first = await tier.invalidateTag('t-a', messageHead('tag', 'n', '', 't-a'), 60_000);
+    const second = await tier.invalidateTag('t-a', messageHead('tag', 'n', '', 't-a'), 1_000);
+    expect(first).toBeGreaterThan(0);
+    expect(second).toBeGreaterThan(first);
+    expect(await tier.tagStamps(['t-a', 't-b'])).toEqual([second, 0]);
+    expect(await adapter.tagTtl('t-a')).toBeGreaterThan(50_000);
+    await heard((m) => m.kind === 'tag' && m.tag === 't-a' && m.stamp === second);
+  });
+
+  it('touching tags returns their stamps and extends their records, never shortens them', async () => {
+    const { tier } = adapter;
+    expect(await adapter.tagTtl('t-c')).toBe(-2);
+    expect(await tier.touchTags(['t-c'], 5_000)).toEqual([0]);
+    expect(await adapter.tagTtl('t-c')).toBeGreaterThan(4_000);
+    await tier.touchTags(['t-c'], 1_000);
+    expect(await adapter.tagTtl('t-c')).toBeGreaterThan(4_000);
+    const stamp = await tier.invalidateTag('t-c', messageHead('tag', 'n', '', 't-c'), 100);
+    expect(await tier.touchTags(['t-c'], 50_000)).toEqual([stamp]);
+    expect(await adapter.tagTtl('t-c')).toBeGreaterThan(40_000);
   });
 });

@@ -3,7 +3,9 @@ import { type IncomingHttpHeaders, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { inject } from 'vitest';
-import { type Cache, type CacheOptions, createCache } from '../../src/index.js';
+import { Cache } from '../../src/cache.js';
+import { systemClock } from '../../src/core/clock.js';
+import { type CacheOptions, createCache } from '../../src/index.js';
 import { type Gate, gate } from '../support/gate.js';
 
 export interface Reply {
@@ -118,6 +120,17 @@ export class Harness {
     const cache = createCache({ redis: this.redisUrl, prefix: this.prefix, ...options });
     this.#caches.push(cache);
     await cache.ready();
+    return cache;
+  }
+
+  /**
+   * A single-process cache whose clock follows `Date.now()`, so a test can move time with fake Date timers
+   * (Redis's own clock, which decides freshness with Redis, cannot be moved).
+   */
+  wallClockCache(options: CacheOptions = {}): Cache {
+    const clock = { now: () => Date.now(), schedule: systemClock.schedule };
+    const cache = new Cache(options, { clock });
+    this.#caches.push(cache);
     return cache;
   }
 

@@ -33,7 +33,7 @@ describe('several cacheResponses in one chain', () => {
   it('revalidates through an outer instance that bypasses the request (per-user route inside)', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
-    const cache = await h.cache();
+    const cache = h.wallClockCache();
     let calls = 0;
     const app = express();
     // The outer instance lets Authorization requests bypass; the route opts them in per user.

@@ -119,7 +119,7 @@ describe('stale responses', () => {
     it(`serves stale while one background run revalidates (route on ${kind})`, async () => {
       vi.useFakeTimers({ toFake: ['Date'] });
       vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
-      const cache = await h.cache();
+      const cache = h.wallClockCache();
       let calls = 0;
       const { app, path } = mount(
         kind,
@@ -156,7 +156,7 @@ describe('stale responses', () => {
   it('serves stale to waiting requests when the route fails, inside stale-if-error', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
-    const cache = await h.cache();
+    const cache = h.wallClockCache();
     const { app, arrived } = appCountingArrivals(3);
     const entered = gate();
     const release = gate();

@@ -82,7 +82,7 @@ describe('serving from the cache', () => {
   it('reports Age in whole seconds, growing while the entry is cached', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
-    const cache = await h.cache();
+    const cache = h.wallClockCache();
     const app = express();
     app.get('/aging', cacheResponses(cache, { ttl: 60_000 }), (_req, res) => void res.send('old news'));
     const { base, settled } = await serve(app, cache);

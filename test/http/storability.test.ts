@@ -1,6 +1,7 @@
 import express, { type RequestHandler } from 'express';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { cacheResponses } from '../../src/http/index.js';
+import type { Cache } from '../../src/index.js';
 import { Harness, nextLoad, send } from './helpers.js';
 
 let h: Harness;
@@ -18,8 +19,12 @@ let routes = 0;
  * An app with one cached route whose handler counts its calls. Each route gets its own path: the key holds
  * the host but not the port, so apps of one test (one prefix) on the same path would share entries.
  */
-async function route(handler: RequestHandler, options: Parameters<typeof cacheResponses>[1] = {}) {
-  const cache = await h.cache();
+async function route(
+  handler: RequestHandler,
+  options: Parameters<typeof cacheResponses>[1] = {},
+  makeCache: () => Promise<Cache> | Cache = () => h.cache(),
+) {
+  const cache = await makeCache();
   const app = express();
   routes += 1;
   const path = `/r${routes}`;
@@ -161,14 +166,21 @@ describe('what is stored', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const start = Date.parse('2030-01-01T00:00:00Z');
     vi.setSystemTime(start);
+    const clocked = () => h.wallClockCache();
     const shared = await route(
       (_req, res) => void res.set('Cache-Control', 'max-age=3600, s-maxage=10').send('x'),
+      {},
+      clocked,
     );
-    const expiring = await route((_req, res) => {
-      res.set('Expires', new Date(start + 30_000).toUTCString()).send('y');
-    });
+    const expiring = await route(
+      (_req, res) => void res.set('Expires', new Date(start + 30_000).toUTCString()).send('y'),
+      {},
+      clocked,
+    );
     const expired = await route(
       (_req, res) => void res.set('Expires', 'Thu, 01 Jan 1970 00:00:00 GMT').send('z'),
+      {},
+      clocked,
     );
     for (const r of [shared, expiring, expired]) await r.settled();
 

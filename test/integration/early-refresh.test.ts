@@ -17,7 +17,7 @@ describe('XFetch early refresh across processes', () => {
       redis: redisUrl,
       prefix: `test:xfetch:${randomUUID()}:`,
       ttl,
-      earlyRefresh: { beta: 1 },
+      earlyRefresh: { margin: 10 },
     });
     const results = (
       await Promise.all(fleet.map((node) => node.soak(['hot'], 50, duration, 5, { delay: 50 })))

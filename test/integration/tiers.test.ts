@@ -32,6 +32,8 @@ describe('tiers', () => {
     const prefix = `test:tiers:${randomUUID()}:`;
     const a = cache({ redis: redisUrl, prefix });
     const b = cache({ redis: redisUrl, prefix });
+    // Until its subscription is up a node cannot hear invalidations, so it keeps nothing it read before.
+    await b.ready();
     await a.cached('k', () => ({ n: 1 }));
     expect(await b.lookup('k', () => ({ n: 2 }))).toMatchObject({
       status: 'hit',

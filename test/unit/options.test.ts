@@ -7,7 +7,7 @@ describe('options', () => {
     const o = resolveOptions({});
     expect(o.ttl).toBe(DEFAULTS.ttl);
     expect(o.prefix).toBe('herdcache:');
-    expect(o.earlyRefresh).toEqual({ beta: 1 });
+    expect(o.earlyRefresh).toEqual({ margin: 10 });
     expect(o.breaker).toEqual({ failureThreshold: 5, cooldown: 1000 });
     expect(o.redis).toBeUndefined();
   });
@@ -22,7 +22,7 @@ describe('options', () => {
     ['redis', { redis: 42 }, 42],
     ['prefix', { prefix: '' }, ''],
     ['jitter', { jitter: 1 }, 1],
-    ['earlyRefresh.beta', { earlyRefresh: { beta: 0 } }, 0],
+    ['earlyRefresh.margin', { earlyRefresh: { margin: -1 } }, -1],
     ['breaker.cooldown', { breaker: { cooldown: -1 } }, -1],
     ['local.max', { local: { max: 0 } }, 0],
     ['local', { local: false }, false],

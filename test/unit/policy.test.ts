@@ -1,56 +1,44 @@
 import { describe, expect, it } from 'vitest';
-import { readEnvelope, writeEnvelope } from '../../src/core/envelope.js';
+import { readEnvelope, writeEnvelope, writeTail } from '../../src/core/envelope.js';
+import { Generations } from '../../src/core/generations.js';
 import { encodeMessage, parseMessage } from '../../src/core/messages.js';
-import { earlyRefreshAt, jitteredTtl, timeline } from '../../src/core/policy.js';
+import { refreshMoment } from '../../src/core/node.js';
+import { jitteredTtl, nextLoadEstimate, ttlFor } from '../../src/core/policy.js';
+import { TagBook } from '../../src/core/tag-book.js';
 import { DecodeError, jsonCodec } from '../../src/index.js';
 import { resolveOptions } from '../../src/options.js';
-import type { Entry } from '../../src/types.js';
 
-const entry = (overrides: Partial<Entry> = {}): Entry => ({
-  value: { a: 1 },
-  id: 'id1',
-  createdAt: 1_000,
-  freshUntil: 2_000,
-  staleUntil: 3_000,
-  errorUntil: 4_000,
-  loadMs: 100,
-  tags: [],
-  ...overrides,
-});
+const times = { createdAt: 1_000, freshUntil: 2_000, staleUntil: 3_000, errorUntil: 4_000 };
 
 describe('early refresh moment', () => {
-  it('leads expiry by one load time plus delta * beta * -ln(random)', () => {
-    const e = entry({ loadMs: 100 });
-    expect(earlyRefreshAt(e, 1, 1)).toBe(1_900);
-    expect(earlyRefreshAt(e, 1, Math.exp(-1))).toBeCloseTo(1_800);
-    expect(earlyRefreshAt(e, 2, Math.exp(-1))).toBeCloseTo(1_600);
+  it('leads expiry by the load-time estimate plus the margin', () => {
+    expect(refreshMoment(0, 1_000, 100, 10)).toBe(890);
   });
 
-  it('draws the extra head start from the exponential distribution of the paper', () => {
-    const e = entry({ loadMs: 100 });
-    const trials = 20_000;
-    let early = 0;
-    for (let i = 0; i < trials; i += 1) if (earlyRefreshAt(e, 1, 1 - Math.random()) <= 1_800) early += 1;
-    expect(early / trials).toBeCloseTo(Math.exp(-1), 1);
+  it('never leads by more than half the ttl, so a slow loader does not refresh back to back', () => {
+    expect(refreshMoment(0, 1_000, 900, 10)).toBe(500);
+  });
+
+  it('is never when early refresh is off', () => {
+    expect(refreshMoment(0, 1_000, 100, undefined)).toBe(Number.POSITIVE_INFINITY);
   });
 });
 
-describe('timeline', () => {
-  const policy = {
-    ...resolveOptions({ ttl: 1_000, staleWhileRevalidate: 500, staleIfError: 2_000, nullTtl: 10 }),
-  };
-
-  it('derives the windows from the ttl', () => {
-    expect(timeline(policy, false, 0, 0, 0.5)).toEqual({
-      freshUntil: 1_000,
-      staleUntil: 1_500,
-      errorUntil: 3_000,
-    });
-    expect(timeline(policy, true, 0, 0, 0.5).freshUntil).toBe(10);
+describe('load-time estimate', () => {
+  it('starts at the first load and moves a quarter of the way to each new one', () => {
+    expect(nextLoadEstimate(undefined, 100)).toBe(100);
+    expect(nextLoadEstimate(100, 200)).toBe(125);
+    expect(nextLoadEstimate(100, 20)).toBe(80);
+    expect(nextLoadEstimate(undefined, 0)).toBe(1);
   });
+});
 
-  it('starts an early refresh where the previous value expires', () => {
-    expect(timeline(policy, false, 900, 0, 0.5, 1_000).freshUntil).toBe(2_000);
+describe('ttl', () => {
+  const policy = resolveOptions({ ttl: 1_000, nullTtl: 10 });
+
+  it('uses nullTtl for null', () => {
+    expect(ttlFor(policy, false, 0, 0.5)).toBe(1_000);
+    expect(ttlFor(policy, true, 0, 0.5)).toBe(10);
   });
 
   it('jitter only ever shortens the ttl, by at most the fraction', () => {
@@ -61,35 +49,54 @@ describe('timeline', () => {
 });
 
 describe('envelope', () => {
-  it('round-trips an entry with tags that need escaping', () => {
-    const e = entry({ tags: ['a b', 'c,d', 'ü'] });
-    expect(readEnvelope('k', writeEnvelope(e, jsonCodec.encode(e.value)), jsonCodec)).toEqual(e);
+  const stored = (tags: string[], stamps: number[]) =>
+    writeEnvelope('id1', times, writeTail(100, tags, stamps, jsonCodec.encode({ a: 1 })));
+
+  it('round-trips an entry with tags that need escaping, each with its stamp', () => {
+    expect(readEnvelope('k', stored(['a b', 'c,d', 'ü', '-'], [1, 2, 3, 4]), jsonCodec)).toEqual({
+      id: 'id1',
+      ...times,
+      loadMs: 100,
+      tags: ['a b', 'c,d', 'ü', '-'],
+      tagStamps: [1, 2, 3, 4],
+      value: { a: 1 },
+      encoded: '{"a":1}',
+    });
+  });
+
+  it('tells a tag named "-" from no tags at all', () => {
+    expect(readEnvelope('k', stored(['-'], [7]), jsonCodec).tags).toEqual(['-']);
+    expect(readEnvelope('k', stored([], []), jsonCodec).tags).toEqual([]);
   });
 
   it.each([
     ['not ours'],
     ['{"v":1}'],
-    ['hc1 id 1 2 3\n1'],
-    ['hc2 id 1 2 3 4 5 -\n1'],
-    ['hc1 id 1 x 3 4 5 -\n1'],
-  ])('rejects foreign or corrupt data %j with a DecodeError', (raw) => {
+    ['hc1 id 1 2 3 4 5 -\n1'],
+    ['hc2 id 1 2 3 4 5\n1'],
+    ['hc2 id 1 x 3 4 5 0\n1'],
+    ['hc2 id 1 2 3 4 5 1\n1'],
+    ['hc2 id 1 2 3 4 5 1 tag x\n1'],
+    ['hc2 id 1 2 3 4 5 1 %E0%A4%A tag 1\n1'],
+  ])('rejects foreign, old or corrupt data %j with a DecodeError', (raw) => {
     expect(() => readEnvelope('k', raw, jsonCodec)).toThrow(DecodeError);
   });
 
   it('rejects an undecodable value with a DecodeError naming the key', () => {
-    expect(() => readEnvelope('the-key', 'hc1 id 1 2 3 4 5 -\n{oops', jsonCodec)).toThrow(/the-key/);
+    expect(() => readEnvelope('the-key', 'hc2 id 1 2 3 4 5 0\n{oops', jsonCodec)).toThrow(/the-key/);
   });
 });
 
 describe('bus messages', () => {
-  it('round-trips every kind', () => {
+  it('round-trips every kind, whatever the key holds', () => {
     const messages = [
-      { kind: 'loaded', node: 'n', key: 'k', raw: 'hc1 ...' },
-      { kind: 'loaded', node: 'n', key: 'k' },
-      { kind: 'failed', node: 'n', key: 'k', name: 'TypeError', message: 'boom' },
-      { kind: 'empty', node: 'n', key: 'k' },
+      { kind: 'loaded', node: 'n', key: 'k|x\n', token: 't', serverNow: 5, raw: 'hc2 ...|\n' },
+      { kind: 'loaded', node: 'n', key: 'k', token: 't', serverNow: 5 },
+      { kind: 'failed', node: 'n', key: 'k', token: 't', name: 'TypeError', message: 'boom|' },
+      { kind: 'empty', node: 'n', key: 'k', token: 't' },
+      { kind: 'released', node: 'n', key: 'k', token: 't' },
       { kind: 'invalidated', node: 'n', key: '{k}\r\n' },
-      { kind: 'tag', node: 'n', tag: 't', at: 5 },
+      { kind: 'tag', node: 'n', tag: 't|', stamp: 5 },
       { kind: 'heartbeat', node: 'n' },
     ] as const;
     for (const message of messages) expect(parseMessage(encodeMessage(message))).toEqual(message);
@@ -99,12 +106,92 @@ describe('bus messages', () => {
     '',
     'garbage',
     '{}',
-    '[]',
-    '["loaded"]',
-    '["loaded","n",5]',
-    '["nope","n","k"]',
-    '["tag","n","t","x"]',
+    '["loaded","n","k"]',
+    'H2|loaded',
+    'H2|loaded|n|t|5|k|1|',
+    'H2|nope|n|t|1|k|0|',
+    'H2|tag|n||1|t|x|',
+    'H2|failed|n|t|1|k|0|not json',
   ])('ignores %j', (text) => {
     expect(parseMessage(text)).toBeUndefined();
+  });
+});
+
+describe('generations', () => {
+  it('tells whether a key or tag changed since a stamp', () => {
+    const g = new Generations();
+    const before = g.stamp();
+    g.bumpKey('a');
+    expect(g.keyChangedSince('a', before)).toBe(true);
+    expect(g.keyChangedSince('b', before)).toBe(false);
+    expect(g.anyTagChangedSince(before)).toBe(false);
+    g.bumpTag('t');
+    expect(g.tagChangedSince('t', before)).toBe(true);
+    expect(g.anyTagChangedSince(before)).toBe(true);
+    const after = g.stamp();
+    expect(g.keyChangedSince('a', after)).toBe(false);
+  });
+
+  it('stays bounded: past its limit every forgotten name reads as changed, never as unchanged', () => {
+    const g = new Generations(3);
+    const before = g.stamp();
+    for (const key of ['a', 'b', 'c']) g.bumpKey(key);
+    const middle = g.stamp();
+    g.bumpKey('d');
+    expect(g.keyChangedSince('a', before)).toBe(true);
+    expect(g.keyChangedSince('a', middle)).toBe(true);
+    expect(g.keyChangedSince('z', g.stamp())).toBe(false);
+  });
+
+  it('bumpAll changes everything', () => {
+    const g = new Generations();
+    const before = g.stamp();
+    g.bumpAll();
+    expect(g.keyChangedSince('any', before)).toBe(true);
+    expect(g.tagChangedSince('any', before)).toBe(true);
+  });
+});
+
+describe('tag book', () => {
+  it('voids an entry whose recorded stamp is older than the known one, and says when it cannot tell', () => {
+    const book = new TagBook(new Generations(), 100);
+    expect(book.voids(['t'], [0])).toBeUndefined();
+    book.learn('t', 5);
+    expect(book.voids(['t'], [5])).toBe(false);
+    expect(book.voids(['t'], [4])).toBe(true);
+    book.learn('t', 3);
+    expect(book.known('t')).toBe(5);
+  });
+
+  it('counts a tag as void while its invalidation is on its way, and forgets it if that failed', () => {
+    const book = new TagBook(new Generations(), 100);
+    book.learn('t', 5);
+    book.beginInvalidation('t');
+    expect(book.voids(['t'], [5])).toBe(true);
+    book.endInvalidation('t', 9);
+    expect(book.voids(['t'], [5])).toBe(true);
+    expect(book.voids(['t'], [9])).toBe(false);
+    book.beginInvalidation('t');
+    book.endInvalidation('t', undefined);
+    expect(book.known('t')).toBeUndefined();
+  });
+
+  it('moves the tag generation only when a stamp rises', () => {
+    const generations = new Generations();
+    const book = new TagBook(generations, 100);
+    const before = generations.stamp();
+    book.learn('t', 0);
+    expect(generations.tagChangedSince('t', before)).toBe(false);
+    book.learn('t', 2);
+    expect(generations.tagChangedSince('t', before)).toBe(true);
+  });
+
+  it('is bounded', () => {
+    const book = new TagBook(new Generations(), 2);
+    book.learn('a', 1);
+    book.learn('b', 1);
+    book.learn('c', 1);
+    expect(book.known('a')).toBeUndefined();
+    expect(book.known('c')).toBe(1);
   });
 });
