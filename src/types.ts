@@ -88,14 +88,16 @@ export type AcquireMode =
   /** Early refresh of the entry `id`: take the lease if that entry is still the one stored and nobody holds it. */
   | 'refresh'
   /** The entry `id` is unusable here (voided by a tag, undecodable): treat it as missing. */
-  | 'replace';
+  | 'replace'
+  /** The backoff left by the failed load `id` was overtaken by a tag invalidation: take the lease if it stands. */
+  | 'lift';
 
 /** What `acquire` should do. */
 export interface AcquireRequest {
   readonly token: string;
   readonly leaseTtl: number;
   readonly mode: AcquireMode;
-  /** The entry meant by `refresh` and `replace`. */
+  /** The entry meant by `refresh` and `replace`, the failed load's token for `lift`. */
   readonly id?: string;
   /**
    * Early refresh: a fresh entry with less than its load-time estimate plus this margin to live is due for

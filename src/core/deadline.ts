@@ -18,17 +18,21 @@ export function runWithDeadline<T>(
   });
 }
 
-/** Settles like `work`, unless `ms` pass first: then like `onDeadline()` (its value, or what it throws). */
+/**
+ * Settles like `work`, unless `ms` pass first: then like `onDeadline()` (its value, or what it throws), or
+ * still like `work` if that returns undefined.
+ */
 export function settleByDeadline<T>(
   clock: Clock,
   work: Promise<T>,
   ms: number,
-  onDeadline: () => T,
+  onDeadline: () => T | undefined,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const cancel = clock.schedule(() => {
       try {
-        resolve(onDeadline());
+        const early = onDeadline();
+        if (early !== undefined) resolve(early);
       } catch (error) {
         reject(error);
       }

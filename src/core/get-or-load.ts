@@ -1,10 +1,10 @@
 import { CacheClosedError, LoadTimeoutError, RemoteLoadError } from '../errors.js';
 import type { CallPolicy } from '../options.js';
-import type { Entry, Loader, Lookup, SharedRead } from '../types.js';
+import type { AcquireMode, Entry, Loader, Lookup, SharedRead } from '../types.js';
 import { serverOffset } from './clock.js';
 import { Leader, type LoadStart } from './leader.js';
 import { encodeMessage, parseMessage } from './messages.js';
-import { fill, type NodeState, newToken, quietly, served } from './node.js';
+import { fill, type NodeState, newToken, quietly, served, stillValid, validFor } from './node.js';
 import { canServeOnError, canServeWhileRevalidating, isFresh } from './policy.js';
 import { type Reading, readStored } from './reading.js';
 import { SingleFlight } from './singleflight.js';
@@ -24,6 +24,8 @@ interface Followed {
   readonly holder: string | undefined;
   /** Generation stamp taken before the question was sent. */
   readonly stamp: number;
+  /** Generation stamp when the lookup started (for the stale value it holds). */
+  readonly since: number;
   readonly offset: number;
 }
 
@@ -120,8 +122,10 @@ export class GetOrLoad {
         return Promise.resolve(served<T>(entry, 'stale', 'local', now));
       }
     }
-    return this.#flights.run(key, () =>
-      this.#resolve(key, loader, policy, entry, { background: false }),
+    const resolve = () => this.#resolve(key, loader, policy, entry, { background: false });
+    return this.#flights.run(key, resolve).then((answer) =>
+      // A caller that joined a lookup after the value it brings back expired asks again, once.
+      validFor(answer, now) ? answer : this.#flights.run(key, resolve),
     ) as Promise<Lookup<T>>;
   }
 
@@ -181,12 +185,14 @@ export class GetOrLoad {
   ): Promise<Lookup<unknown>> {
     const node = this.#node;
     if (!mode.background) node.emit('miss', { key });
+    // What this node knew when `local` was read: a stale value held across an await is checked against it.
+    const since = node.generations.stamp();
     // Armed before the first question to the shared tier, so a message published in between is not missed.
     const armed = node.waiters.arm(key);
     const startedAt = node.clock.now();
     const giveUpAt = startedAt + node.options.waitTimeout;
     const hardAt = policy.hardTimeout > 0 ? startedAt + policy.hardTimeout : Number.POSITIVE_INFINITY;
-    let request: { mode: 'read' | 'force' | 'refresh' | 'replace'; id?: string } = mode.background
+    let request: { mode: AcquireMode; id?: string } = mode.background
       ? mode.refreshOf === undefined
         ? { mode: 'read' }
         : { mode: 'refresh', id: mode.refreshOf }
@@ -208,13 +214,13 @@ export class GetOrLoad {
           });
         } catch (error) {
           node.emit('error', error as Error);
-          return this.#degraded(key, loader, policy, local, mode);
+          return this.#degraded(key, loader, policy, this.#valid(key, local, since), mode, since);
         }
         const offset = serverOffset(sentAt, read.serverNow);
         const reading = await readStored(node, key, read.raw, read.problem, offset);
         const stored = reading.entry;
         const now = node.clock.now();
-        const stale = newer(stored, local);
+        const stale = this.#valid(key, newer(stored, local), since);
         const from = stored !== undefined && stale === stored ? 'shared' : 'local';
         switch (read.role) {
           case 'fresh':
@@ -230,8 +236,28 @@ export class GetOrLoad {
             if (!mode.background) node.emit('hit', { key, tier: 'shared', age: now - stored.createdAt });
             return served(stored, 'hit', 'shared', now);
           case 'leader':
-            return await this.#lead(key, token, loader, policy, mode, reading, stale, from, stamp, now);
+            return await this.#lead(
+              key,
+              token,
+              loader,
+              policy,
+              mode,
+              reading,
+              stale,
+              from,
+              stamp,
+              since,
+              now,
+            );
           case 'backoff': {
+            const failure = parseMessage(read.failure ?? '');
+            // The failure behind the backoff came from a load a tag invalidation overtook: load anew.
+            if (failure?.kind === 'failed' && failure.tags.length > 0) {
+              if (node.tags.voids(failure.tags, failure.stamps) !== false) {
+                request = { mode: 'lift', id: failure.token };
+                continue;
+              }
+            }
             if (stale !== undefined && canServeOnError(stale, now)) {
               node.emit('stale', { key, age: now - stale.createdAt, reason: 'backoff' });
               return served(stale, 'stale', from, now);
@@ -277,6 +303,7 @@ export class GetOrLoad {
               holder: read.holder,
               stamp,
               offset,
+              since,
             });
             if (outcome !== undefined) return outcome;
             request = { mode: 'read' };
@@ -299,6 +326,7 @@ export class GetOrLoad {
     stale: Entry | undefined,
     from: Lookup<unknown>['tier'],
     stamp: number,
+    since: number,
     now: number,
   ): Promise<Lookup<unknown>> {
     const node = this.#node;
@@ -310,7 +338,11 @@ export class GetOrLoad {
       void quietly(node, node.shared.abandon(key, token, 0, notice));
       return this.#joinOrServe(key, running, stale, mode.background, now);
     }
-    const start: LoadStart = { background: mode.background, previousLoadMs: stale?.loadMs };
+    const start: LoadStart = {
+      background: mode.background,
+      previousLoadMs: stale?.loadMs,
+      staleSince: since,
+    };
     const stored = reading.entry;
     if (stored !== undefined && isFresh(stored, now)) {
       // An early refresh: the value is still fresh, so it is served while the new one loads behind it.
@@ -366,13 +398,18 @@ export class GetOrLoad {
           fill(node, key, reading.entry, reading.encoded, followed.stamp);
           return served(reading.entry, 'miss', 'shared', node.clock.now());
         }
-        case 'failed':
+        case 'failed': {
           if (wake.token !== followed.holder) continue;
-          if (stale !== undefined && canServeOnError(stale, now)) {
-            node.emit('stale', { key, age: now - stale.createdAt, reason: 'error' });
-            return served(stale, 'stale', 'local', now);
+          // A tag invalidation cannot revoke leases: the failure of a load it overtook is not an answer.
+          if (wake.tags.length > 0 && node.tags.voids(wake.tags, wake.stamps) !== false) return undefined;
+          // The stale value was read before the wait: an invalidation heard meanwhile rules it out.
+          const fallback = this.#valid(key, stale, followed.since);
+          if (fallback !== undefined && canServeOnError(fallback, now)) {
+            node.emit('stale', { key, age: now - fallback.createdAt, reason: 'error' });
+            return served(fallback, 'stale', 'local', now);
           }
           throw new RemoteLoadError(key, wake.name, wake.message);
+        }
         case 'empty':
           if (wake.token !== followed.holder) continue;
           return { value: undefined, status: 'miss', tier: 'shared', age: 0 };
@@ -386,6 +423,11 @@ export class GetOrLoad {
           return undefined;
       }
     }
+  }
+
+  /** The entry if nothing invalidated it on this node since `stamp`, else undefined. */
+  #valid(key: string, entry: Entry | undefined, stamp: number): Entry | undefined {
+    return entry !== undefined && stillValid(this.#node, key, entry, stamp) ? entry : undefined;
   }
 
   /** A follower's `hardTimeout` passed: the stale value inside stale-if-error, else `LoadTimeoutError`. */
@@ -404,6 +446,7 @@ export class GetOrLoad {
     policy: CallPolicy,
     local: Entry | undefined,
     mode: Mode,
+    since: number,
   ): Promise<Lookup<unknown>> {
     const node = this.#node;
     const fallback = node.fallback;
@@ -419,7 +462,11 @@ export class GetOrLoad {
       mode: revalidate ? 'read' : 'force',
       refreshMargin: undefined,
     });
-    const start: LoadStart = { background: revalidate || mode.background, previousLoadMs: local?.loadMs };
+    const start: LoadStart = {
+      background: revalidate || mode.background,
+      previousLoadMs: local?.loadMs,
+      staleSince: since,
+    };
     if (local !== undefined && revalidate) {
       const loading =
         read.role === 'leader'

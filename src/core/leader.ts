@@ -5,7 +5,7 @@ import { every } from './clock.js';
 import { runWithDeadline, settleByDeadline } from './deadline.js';
 import { writeTail } from './envelope.js';
 import { encodeMessage, messageHead } from './messages.js';
-import { fill, type NodeState, quietly, refreshMoment, served } from './node.js';
+import { fill, type NodeState, quietly, refreshMoment, served, stillValid } from './node.js';
 import { canServeOnError, nextLoadEstimate, ttlFor } from './policy.js';
 import { learnTags } from './reading.js';
 
@@ -22,6 +22,8 @@ export interface LoadStart {
   readonly background: boolean;
   /** The load-time estimate of the entry it replaces, if any. */
   readonly previousLoadMs?: number | undefined;
+  /** The generation stamp when the stale entry handed to the load was obtained. */
+  readonly staleSince: number;
 }
 
 /**
@@ -65,6 +67,8 @@ export class Leader {
     // The stamps this load records for its tags must be known before the loader reads its source.
     await learnTags(node, policy.tags, tier);
     const stamp = node.generations.stamp();
+    // Announced with a failure, so that a node that knows of a later invalidation can tell it was overtaken.
+    const startStamps = policy.tags.map((tag) => node.tags.known(tag) ?? -1);
     const controller = new AbortController();
     this.#running.add(controller);
     let adaptive: EntryPolicy = {};
@@ -91,7 +95,8 @@ export class Leader {
         value = await runWithDeadline(node.clock, key, () => loader(context), policy.hardTimeout, controller);
       } catch (error) {
         done();
-        return this.#failed(key, leaseToken, error, stale, tier);
+        const fallback = this.#fallbackOf(key, stale, start);
+        return this.#failed(key, leaseToken, error, fallback, tier, policy.tags, startStamps);
       }
       const finishedAt = node.clock.now();
       done();
@@ -122,7 +127,7 @@ export class Leader {
         decoded = node.codec.decode(encoded);
       } catch (cause) {
         const error = cause instanceof CacheError ? cause : new EncodeError(key, cause);
-        return this.#failed(key, leaseToken, error, undefined, tier);
+        return this.#failed(key, leaseToken, error, undefined, tier, policy.tags, startStamps);
       }
       const loadMs = nextLoadEstimate(start.previousLoadMs, finishedAt - startedAt);
       const stored = await this.#commit(key, leaseToken, tier, {
@@ -150,13 +155,20 @@ export class Leader {
       !start.background
     ) {
       // Past the soft deadline the callers get the stale value; the load keeps running and is stored.
-      return settleByDeadline(node.clock, guarded, policy.softTimeout, () => {
+      return settleByDeadline<Lookup<unknown>>(node.clock, guarded, policy.softTimeout, () => {
+        // Invalidated while the load ran: nothing stands in for it, the callers wait for the load.
+        if (this.#fallbackOf(key, stale, start) === undefined) return undefined;
         const now = node.clock.now();
         node.emit('stale', { key, age: now - stale.createdAt, reason: 'soft-timeout' });
         return served(stale, 'stale', 'local', now);
       });
     }
     return guarded;
+  }
+
+  /** The stale entry, if it may still stand in for the load: not invalidated here since it was obtained. */
+  #fallbackOf(key: string, stale: Entry | undefined, start: LoadStart): Entry | undefined {
+    return stale !== undefined && stillValid(this.#node, key, stale, start.staleSince) ? stale : undefined;
   }
 
   /** Renews the lease every third of its life; reports (and stops) once it is lost. */
@@ -286,6 +298,8 @@ export class Leader {
     error: unknown,
     stale: Entry | undefined,
     tier: SharedTier,
+    tags: readonly string[],
+    stamps: readonly number[],
   ): Promise<Lookup<unknown>> {
     const node = this.#node;
     node.emit('loadError', { key, error });
@@ -293,7 +307,16 @@ export class Leader {
     const useStale = stale !== undefined && canServeOnError(stale, now);
     const name = error instanceof Error ? error.name : 'Error';
     const message = error instanceof Error ? error.message : String(error);
-    const notice = encodeMessage({ kind: 'failed', node: node.id, key, token: leaseToken, name, message });
+    const notice = encodeMessage({
+      kind: 'failed',
+      node: node.id,
+      key,
+      token: leaseToken,
+      name,
+      message,
+      tags,
+      stamps,
+    });
     await quietly(node, tier.abandon(key, leaseToken, useStale ? node.options.failSafeBackoff : 0, notice));
     if (useStale) {
       node.emit('stale', { key, age: now - stale.createdAt, reason: 'error' });

@@ -13,7 +13,17 @@
  */
 export type BusMessage =
   | { kind: 'loaded'; node: string; key: string; token: string; serverNow: number; raw?: string }
-  | { kind: 'failed'; node: string; key: string; token: string; name: string; message: string }
+  | {
+      kind: 'failed';
+      node: string;
+      key: string;
+      token: string;
+      name: string;
+      message: string;
+      /** The load's tags, with the stamps known when it started: a later stamp means it was overtaken. */
+      tags: readonly string[];
+      stamps: readonly number[];
+    }
   | { kind: 'empty' | 'released'; node: string; key: string; token: string }
   | { kind: 'invalidated'; node: string; key: string }
   | { kind: 'tag'; node: string; tag: string; stamp: number }
@@ -34,7 +44,7 @@ export function encodeMessage(message: BusMessage): string {
     case 'loaded':
       return `${messageHead('loaded', message.node, message.token, message.key)}${message.serverNow}|${message.raw ?? ''}`;
     case 'failed':
-      return `${messageHead('failed', message.node, message.token, message.key)}0|${JSON.stringify([message.name, message.message])}`;
+      return `${messageHead('failed', message.node, message.token, message.key)}0|${JSON.stringify([message.name, message.message, message.tags, message.stamps])}`;
     case 'empty':
     case 'released':
       return `${messageHead(message.kind, message.node, message.token, message.key)}0|`;
@@ -84,7 +94,15 @@ export function parseMessage(text: string): BusMessage | undefined {
       if (!Array.isArray(parsed) || typeof parsed[0] !== 'string' || typeof parsed[1] !== 'string') {
         return undefined;
       }
-      return { kind: 'failed', node, key: subject, token, name: parsed[0], message: parsed[1] };
+      const [name, message, tags = [], stamps = []] = parsed as [string, string, unknown?, unknown?];
+      const valid =
+        Array.isArray(tags) &&
+        Array.isArray(stamps) &&
+        tags.length === stamps.length &&
+        tags.every((tag) => typeof tag === 'string') &&
+        stamps.every((stamp) => Number.isSafeInteger(stamp));
+      if (!valid) return undefined;
+      return { kind: 'failed', node, key: subject, token, name, message, tags, stamps };
     }
     case 'empty':
     case 'released':

@@ -48,6 +48,9 @@ export function newToken(): string {
   return `${TOKEN_PREFIX}${tokenCounter.toString(36)}`;
 }
 
+/** Until when (local time) each answer made from an entry may still be handed to a caller who asks now. */
+const validity = new WeakMap<Lookup<unknown>, number>();
+
 /** The answer for a served entry. */
 export function served<T>(
   entry: Entry,
@@ -55,7 +58,22 @@ export function served<T>(
   tier: Lookup<T>['tier'],
   now: number,
 ): Lookup<T> {
-  return { value: entry.value as T, status, tier, age: Math.max(0, now - entry.createdAt) };
+  const answer: Lookup<T> = {
+    value: entry.value as T,
+    status,
+    tier,
+    age: Math.max(0, now - entry.createdAt),
+  };
+  validity.set(answer, status === 'stale' ? Math.max(entry.staleUntil, entry.errorUntil) : entry.freshUntil);
+  return answer;
+}
+
+/**
+ * Whether an answer may go to a caller that started at `startedAt`: one who joined a shared lookup after the
+ * value it is bringing back expired must ask again (a load's own result is always fresh).
+ */
+export function validFor(answer: Lookup<unknown>, startedAt: number): boolean {
+  return startedAt < (validity.get(answer) ?? Number.POSITIVE_INFINITY);
 }
 
 /** When an early refresh of an entry fresh until `freshUntil` is due, on the same clock; Infinity when off. */
@@ -112,6 +130,17 @@ export function fill(node: NodeState, key: string, entry: Entry, encoded: string
   for (const tag of entry.tags) if (generations.tagChangedSince(tag, stamp)) return false;
   if (entry.tags.length > 0 && node.tags.voids(entry.tags, entry.tagStamps) !== false) return false;
   node.local.set(key, entry, node.sizeOf(key, encoded));
+  return true;
+}
+
+/**
+ * Whether an entry obtained when the generations read `stamp` may still be served: nothing invalidated its
+ * key or one of its tags on this node since. A stale value held across an await is checked again with this.
+ */
+export function stillValid(node: NodeState, key: string, entry: Entry, stamp: number): boolean {
+  const generations = node.generations;
+  if (generations.keyChangedSince(key, stamp)) return false;
+  for (const tag of entry.tags) if (generations.tagChangedSince(tag, stamp)) return false;
   return true;
 }
 

@@ -105,6 +105,8 @@ export class Subscription {
           token: message.token,
           name: message.name,
           message: message.message,
+          tags: message.tags,
+          stamps: message.stamps,
         });
         return;
       case 'empty':

@@ -3,7 +3,14 @@ import type { Clock } from './clock.js';
 /** What a follower can be woken by. Results carry the lease token of the load they come from. */
 export type Wake =
   | { kind: 'loaded'; token: string; serverNow: number; raw?: string }
-  | { kind: 'failed'; token: string; name: string; message: string }
+  | {
+      kind: 'failed';
+      token: string;
+      name: string;
+      message: string;
+      tags: readonly string[];
+      stamps: readonly number[];
+    }
   | { kind: 'empty' | 'released'; token: string }
   /** The key was invalidated or set: any lease was revoked. */
   | { kind: 'invalidated' }

@@ -9,10 +9,12 @@ import { fill, type NodeState, refreshMoment } from './node.js';
 import { ttlFor } from './policy.js';
 
 /**
- * `set`, `invalidate` and `invalidateTag`. Each marks what it changes on this node twice: when it starts
- * (so nothing read before can fill the local tier) and when Redis confirms it (so nothing read while it was
- * on its way can either, whichever order the connection delivered them in). Redis orders the writes
- * themselves: they run in the order they arrive, and each revokes the lease of any load in flight.
+ * `set`, `invalidate` and `invalidateTag`. Each marks what it changes on this node when it starts (so nothing
+ * read before can fill the local tier) and again when Redis confirms it, dropping whatever was filled while
+ * it was on its way: a read sent just before the write is answered just before it, by a Redis that had not
+ * seen it yet. Redis orders the writes themselves: they run in the order they arrive, and each revokes the
+ * lease of any load in flight. (Tags need no dropping: a tagged entry is checked against the tag's stamp
+ * whenever it is served.)
  */
 export class Writes {
   readonly #node: NodeState;
@@ -32,6 +34,7 @@ export class Writes {
     const decoded = node.codec.decode(encoded);
     node.generations.bumpKey(key);
     node.local.delete(key);
+    let stored: (() => void) | undefined;
     try {
       const tier = node.shared.distributed ? node.shared : node.fallback;
       const ttl = ttlFor(policy, decoded === null, node.options.jitter, Math.random());
@@ -57,8 +60,10 @@ export class Writes {
       if (tier !== node.fallback) await node.fallback.write(key, write, notice);
       await this.#redis(tier.write(key, write, notice));
       // Redis dated the entry when the script ran, which was after `sentAt`: this node's copy expires first.
-      fill(node, key, this.#entry(write, decoded, policy, stamps, sentAt), encoded, stamp);
+      stored = () => fill(node, key, this.#entry(write, decoded, policy, stamps, sentAt), encoded, stamp);
     } finally {
+      node.local.delete(key);
+      stored?.();
       node.generations.bumpKey(key);
     }
   }
@@ -75,7 +80,10 @@ export class Writes {
       node.emit('invalidate', { keys, origin: 'local' });
       if (node.shared.distributed) await this.#redis(node.shared.remove(keys, notice));
     } finally {
-      for (const key of keys) node.generations.bumpKey(key);
+      for (const key of keys) {
+        node.local.delete(key);
+        node.generations.bumpKey(key);
+      }
     }
   }
 

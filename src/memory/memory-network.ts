@@ -111,16 +111,14 @@ export class MemoryNetwork {
     if (lease && (state === 'due' || request.mode !== 'force')) {
       if (state === 'due') return { raw, role: 'fresh', remaining: 0, serverNow: now };
       const remaining = lease.expiresAt - now;
-      if (lease.value.startsWith(BACKOFF_PREFIX)) {
-        return {
-          raw,
-          role: 'backoff',
-          remaining,
-          serverNow: now,
-          failure: lease.value.slice(BACKOFF_PREFIX.length),
-        };
+      if (!lease.value.startsWith(BACKOFF_PREFIX)) {
+        return { raw, role: 'follower', remaining, serverNow: now, holder: lease.value };
       }
-      return { raw, role: 'follower', remaining, serverNow: now, holder: lease.value };
+      const marker = lease.value.slice(BACKOFF_PREFIX.length);
+      const space = marker.indexOf(' ');
+      if (!(request.mode === 'lift' && marker.slice(0, space) === request.id)) {
+        return { raw, role: 'backoff', remaining, serverNow: now, failure: marker.slice(space + 1) };
+      }
     }
     this.#leases.set(key, { value: request.token, expiresAt: now + request.leaseTtl });
     return { raw, role: 'leader', remaining: request.leaseTtl, serverNow: now };
@@ -165,7 +163,7 @@ export class MemoryNetwork {
     const now = this.now();
     if (this.#live(this.#leases, key)?.value !== token) return false;
     if (backoff > 0) {
-      this.#leases.set(key, { value: `${BACKOFF_PREFIX}${notice}`, expiresAt: now + backoff });
+      this.#leases.set(key, { value: `${BACKOFF_PREFIX}${token} ${notice}`, expiresAt: now + backoff });
     } else this.#leases.delete(key);
     this.publish(notice);
     return true;

@@ -34,7 +34,7 @@ function script(keys: number, body: string): LuaScript {
 }
 
 /**
- * KEYS: value, lease. ARGV: token, leaseTtl, mode (read|force|refresh|replace), id, refresh margin ('' off).
+ * KEYS: value, lease. ARGV: token, leaseTtl, mode (read|force|refresh|replace|lift), id, refresh margin ('' off).
  * Returns {raw or '', role, remaining, server time, holder or failure or problem}. See `SharedTier.acquire`.
  */
 export const ACQUIRE = script(
@@ -70,9 +70,14 @@ if holder and (state == 'due' or mode ~= 'force') then
   if state == 'due' then return {raw, 'fresh', 0, now, ''} end
   local remaining = redis.call('PTTL', KEYS[2])
   if string.sub(holder, 1, #BACKOFF) == BACKOFF then
-    return {raw, 'backoff', remaining, now, string.sub(holder, #BACKOFF + 1)}
+    local space = string.find(holder, ' ', #BACKOFF + 1, true) or #holder
+    local failed = string.sub(holder, #BACKOFF + 1, space - 1)
+    if not (mode == 'lift' and failed == ARGV[4]) then
+      return {raw, 'backoff', remaining, now, string.sub(holder, space + 1)}
+    end
+  else
+    return {raw, 'follower', remaining, now, holder, problem or ''}
   end
-  return {raw, 'follower', remaining, now, holder, problem or ''}
 end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 return {raw, 'leader', tonumber(ARGV[2]), now, '', problem or ''}
@@ -121,13 +126,16 @@ return now
 `,
 );
 
-/** KEYS: lease. ARGV: token, backoff, channel, notice. Only the holder gives the lease back and publishes. */
+/**
+ * KEYS: lease. ARGV: token, backoff, channel, notice. Only the holder gives the lease back and publishes. A
+ * backoff marker names the failed load's token, so that it can be lifted (ACQUIRE mode lift) if overtaken.
+ */
 export const ABANDON = script(
   1,
   `
 if get(KEYS[1]) ~= ARGV[1] then return 0 end
 if tonumber(ARGV[2]) > 0 then
-  redis.call('SET', KEYS[1], BACKOFF .. ARGV[4], 'PX', ARGV[2])
+  redis.call('SET', KEYS[1], BACKOFF .. ARGV[1] .. ' ' .. ARGV[4], 'PX', ARGV[2])
 else
   redis.call('DEL', KEYS[1])
 end

@@ -191,6 +191,8 @@ describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
       token: 't1',
       name: 'E',
       message: 'm',
+      tags: ['t'],
+      stamps: [1],
     });
     await tier.acquire('e', request('t1'));
     expect(await tier.abandon('e', 't1', 5_000, failed)).toBe(true);
@@ -199,6 +201,29 @@ describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
     await tier.abandon('f', 't1', 0, encodeMessage({ kind: 'released', node: 'n', key: 'f', token: 't1' }));
     expect((await tier.acquire('f', request('t2'))).role).toBe('leader');
     await heard((m) => m.kind === 'released' && m.key === 'f');
+  });
+
+  it("lift takes the lease from that failed load's backoff only, never from a live lease", async () => {
+    const { tier } = adapter;
+    const failed = (token: string) =>
+      encodeMessage({
+        kind: 'failed',
+        node: 'n',
+        key: 'l',
+        token,
+        name: 'E',
+        message: 'm',
+        tags: [],
+        stamps: [],
+      });
+    await tier.acquire('l', request('t1'));
+    await tier.abandon('l', 't1', 5_000, failed('t1'));
+    expect((await tier.acquire('l', request('t2', { mode: 'lift', id: 'other' }))).role).toBe('backoff');
+    expect((await tier.acquire('l', request('t3', { mode: 'lift', id: 't1' }))).role).toBe('leader');
+    expect(await tier.acquire('l', request('t4', { mode: 'lift', id: 't1' }))).toMatchObject({
+      role: 'follower',
+      holder: 't3',
+    });
   });
 
   it('abandon by a token that lost the lease changes nothing and announces nothing', async () => {
@@ -211,6 +236,8 @@ describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
       token: 'old',
       name: 'E',
       message: 'm',
+      tags: ['t'],
+      stamps: [1],
     });
     expect(await tier.abandon('g', 'old', 0, notice)).toBe(false);
     expect((await tier.acquire('g', request('t2'))).role).toBe('follower');

@@ -92,7 +92,17 @@ describe('bus messages', () => {
     const messages = [
       { kind: 'loaded', node: 'n', key: 'k|x\n', token: 't', serverNow: 5, raw: 'hc2 ...|\n' },
       { kind: 'loaded', node: 'n', key: 'k', token: 't', serverNow: 5 },
-      { kind: 'failed', node: 'n', key: 'k', token: 't', name: 'TypeError', message: 'boom|' },
+      {
+        kind: 'failed',
+        node: 'n',
+        key: 'k',
+        token: 't',
+        name: 'TypeError',
+        message: 'boom|',
+        tags: [],
+        stamps: [],
+      },
+      { kind: 'failed', node: 'n', key: 'k', token: 't', name: 'E', message: 'm', tags: ['a'], stamps: [3] },
       { kind: 'empty', node: 'n', key: 'k', token: 't' },
       { kind: 'released', node: 'n', key: 'k', token: 't' },
       { kind: 'invalidated', node: 'n', key: '{k}\r\n' },
