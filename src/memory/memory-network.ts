@@ -38,7 +38,7 @@ export class MemoryNetwork {
 
   /** A shared tier handle onto this network. */
   tier(): SharedTier {
-    return new MemorySharedTier(this);
+    return new MemorySharedTier(this, this.#retainValues);
   }
 
   /** A bus handle onto this network. */
@@ -221,11 +221,13 @@ export class MemoryNetwork {
 }
 
 class MemorySharedTier implements SharedTier {
-  readonly distributed = true;
+  /** Single-process mode's lease table is not a shared tier: nothing lives there that another node could change. */
+  readonly distributed: boolean;
   readonly #network: MemoryNetwork;
 
-  constructor(network: MemoryNetwork) {
+  constructor(network: MemoryNetwork, distributed: boolean) {
     this.#network = network;
+    this.distributed = distributed;
   }
 
   async acquire(key: string, request: AcquireRequest): Promise<SharedRead> {
