@@ -16,7 +16,7 @@ export interface LoaderSpec {
 }
 
 export type Command =
-  | { cmd: 'init'; options: CacheOptions }
+  | { cmd: 'init'; options: CacheOptions; clockOffset?: number }
   | {
       cmd: 'run';
       id: number;
@@ -36,6 +36,8 @@ export type Command =
     }
   | { cmd: 'release'; key: string }
   | { cmd: 'invalidate'; id: number; key: string }
+  | { cmd: 'invalidateTag'; id: number; tag: string }
+  | { cmd: 'set'; id: number; key: string; value: unknown; options?: Record<string, unknown> }
   | { cmd: 'close'; id: number };
 
 export interface CallResult {
@@ -107,6 +109,12 @@ async function call(
 process.on('message', async (command: Command) => {
   switch (command.cmd) {
     case 'init':
+      if (command.clockOffset) {
+        // This machine's wall clock is off by clockOffset ms (herdcache must not care).
+        const realNow = Date.now;
+        const offset = command.clockOffset;
+        Date.now = () => realNow() + offset;
+      }
       cache = new Cache(command.options);
       cache.on('error', () => {});
       cache.on('wait', ({ key }) => send({ ev: 'wait', key, at: Date.now() }));
@@ -146,6 +154,14 @@ process.on('message', async (command: Command) => {
     }
     case 'invalidate':
       await cache!.invalidate(command.key);
+      send({ ev: 'done', id: command.id });
+      return;
+    case 'invalidateTag':
+      await cache!.invalidateTag(command.tag);
+      send({ ev: 'done', id: command.id });
+      return;
+    case 'set':
+      await cache!.set(command.key, command.value, command.options);
       send({ ev: 'done', id: command.id });
       return;
     case 'close':

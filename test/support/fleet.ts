@@ -17,9 +17,10 @@ export class FleetNode extends IpcChild<Report> {
     this.child.send(command);
   }
 
-  async init(options: CacheOptions): Promise<void> {
+  /** @param clockOffset how far this process's wall clock is off, in ms. */
+  async init(options: CacheOptions, clockOffset = 0): Promise<void> {
     const ready = this.next('ready');
-    this.#send({ cmd: 'init', options });
+    this.#send({ cmd: 'init', options, clockOffset });
     await ready;
   }
 
@@ -54,9 +55,21 @@ export class FleetNode extends IpcChild<Report> {
   }
 
   async invalidate(key: string): Promise<void> {
+    await this.#request((id) => ({ cmd: 'invalidate', id, key }));
+  }
+
+  async invalidateTag(tag: string): Promise<void> {
+    await this.#request((id) => ({ cmd: 'invalidateTag', id, tag }));
+  }
+
+  async set(key: string, value: unknown, options?: Record<string, unknown>): Promise<void> {
+    await this.#request((id) => ({ cmd: 'set', id, key, value, ...(options ? { options } : {}) }));
+  }
+
+  async #request(command: (id: number) => Command): Promise<void> {
     const id = this.#nextId++;
     const done = this.next('done', (report) => report.id === id);
-    this.#send({ cmd: 'invalidate', id, key });
+    this.#send(command(id));
     await done;
   }
 
@@ -69,10 +82,14 @@ export class FleetNode extends IpcChild<Report> {
   }
 }
 
-/** Starts `size` nodes with the same options. */
-export async function startFleet(size: number, options: CacheOptions): Promise<FleetNode[]> {
+/** Starts `size` nodes with the same options; `clockOffsets[i]` shifts node i's wall clock. */
+export async function startFleet(
+  size: number,
+  options: CacheOptions,
+  clockOffsets: readonly number[] = [],
+): Promise<FleetNode[]> {
   const nodes = Array.from({ length: size }, () => new FleetNode());
-  await Promise.all(nodes.map((node) => node.init(options)));
+  await Promise.all(nodes.map((node, i) => node.init(options, clockOffsets[i] ?? 0)));
   return nodes;
 }
 
