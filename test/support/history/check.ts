@@ -96,7 +96,7 @@ export function check(history: History): Violation[] {
 
     // ttl bounds age.
     const storedBy = load
-      ? (load.end ?? Number.POSITIVE_INFINITY) + history.requestBound
+      ? (load.storedBy ?? (load.end ?? Number.POSITIVE_INFINITY) + history.requestBound)
       : (set?.end as number);
     const window = call.status === 'stale' ? Math.max(spec.staleWhileRevalidate, spec.staleIfError) : 0;
     if (call.start > storedBy + spec.ttl + window) {

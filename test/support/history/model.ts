@@ -73,6 +73,8 @@ export interface LoadRecord {
   readonly start: number;
   end?: number;
   failed?: boolean;
+  /** When the leader's commit had returned (real processes), so its value was stored by then. */
+  storedBy?: number;
 }
 
 /** One call of the API. */
