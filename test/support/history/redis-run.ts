@@ -154,7 +154,7 @@ export class RedisFleet {
     };
     // A batch with a write waits for the write before it to be acknowledged.
     const writeDone = () => {
-      if (writing && writing.every((i) => recording.calls[i]?.end !== undefined)) {
+      if (writing?.every((i) => recording.calls[i]?.end !== undefined)) {
         writing = undefined;
         const next = writes.shift();
         if (next) sendBatch(next);

@@ -95,7 +95,7 @@ function run(history: number, entry: Open, at: number, op: Op): void {
   const { cache } = entry;
   const start = now();
   let setId: string | undefined;
-  let pending: Promise<Lookup<unknown> | Value | undefined | void>;
+  let pending: Promise<unknown>;
   switch (op.kind) {
     case 'lookup': {
       const spec = specOf(entry, op.key);
