@@ -376,12 +376,18 @@ describe('issue 9, observed', () => {
     const loader = () =>
       new Promise<{ at: number }>((resolve) => setTimeout(() => resolve({ at: Date.now() }), 100));
     let oldest = 0;
+    const statuses = new Set<string>();
+    await withTime(nodes[0]?.cached('hot', loader) as Promise<unknown>);
     for (let t = 0; t < 10_000; t += 5) {
       for (const node of nodes) {
-        oldest = Math.max(oldest, Date.now() - (await withTime(node.cached('hot', loader))).at);
+        const answer = await withTime(node.lookup('hot', loader));
+        oldest = Math.max(oldest, Date.now() - answer.value.at);
+        statuses.add(answer.status);
       }
       await vi.advanceTimersByTimeAsync(5);
     }
     expect(oldest).toBeLessThanOrEqual(1_000);
+    // And the refresh lands before expiry: after the first load nobody waits for the loader.
+    expect([...statuses]).toEqual(['hit']);
   });
 });

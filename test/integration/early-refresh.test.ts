@@ -9,33 +9,42 @@ afterEach(async () => {
   fleet = [];
 });
 
-describe('XFetch early refresh across processes', () => {
-  it('keeps a hot key from ever expiring: after the first load nobody waits, one load per ttl window', async () => {
+/**
+ * Early refresh across processes. Whether nobody ever waits depends on the machine keeping up (a load
+ * that starts late lands late); that is measured in `bench/` and shown deterministically on a fake clock in
+ * test/consistency/observed.test.ts. Here: what holds however slow the machine is.
+ */
+describe('early refresh across processes', () => {
+  it('refreshes a hot key once per window, loads never overlap, and no answer outlives its ttl', async () => {
     const ttl = 1_000;
-    const duration = 10_000;
-    fleet = await startFleet(4, {
-      redis: redisUrl,
-      prefix: `test:xfetch:${randomUUID()}:`,
-      ttl,
-      earlyRefresh: { margin: 10 },
-    });
+    const duration = 6_000;
+    fleet = await startFleet(4, { redis: redisUrl, prefix: `test:early:${randomUUID()}:`, ttl });
     const results = (
-      await Promise.all(fleet.map((node) => node.soak(['hot'], 50, duration, 5, { delay: 50 })))
+      await Promise.all(fleet.map((node) => node.soak(['hot'], 20, duration, 5, { delay: 50 })))
     ).flat();
-    const ends = fleet
-      .flatMap((node) => node.reports)
-      .filter((r) => r.ev === 'loaderEnd')
-      .map((r) => (r as { at: number }).at)
-      .sort((a, b) => a - b);
-    const firstLoaded = ends[0] as number;
-    const later = results.filter((r) => r.startedAt > firstLoaded + 10);
-    expect(later.length).toBeGreaterThan(10_000);
-    // Every later call is a hit: none waited for a loader, none was served stale.
-    const statuses = new Map<string, number>();
-    for (const r of later) statuses.set(String(r.status), (statuses.get(String(r.status)) ?? 0) + 1);
-    expect(Object.fromEntries(statuses)).toEqual({ hit: later.length });
-    // At least one refresh happened (the key outlived its ttl many times) and never more than one per window.
-    expect(ends.length).toBeGreaterThan(duration / ttl - 2);
-    expect(ends.length).toBeLessThanOrEqual(Math.ceil(duration / ttl) + 1);
+    const reports = fleet.flatMap((node) => node.reports);
+    const starts = reports.filter((r) => r.ev === 'loaderStart').map((r) => r.at);
+    const ends = reports.filter((r) => r.ev === 'loaderEnd').map((r) => r.at);
+    expect(results.every((r) => r.ok)).toBe(true);
+    // The key outlived its ttl several times, one load per ttl window at most (plus the first).
+    expect(starts.length).toBeGreaterThanOrEqual(duration / ttl - 1);
+    expect(starts.length).toBeLessThanOrEqual(Math.ceil(duration / ttl) + 1);
+    // One load at a time in the whole fleet.
+    const intervals = starts.map((start, i) => [start, ends[i] ?? Number.POSITIVE_INFINITY] as const);
+    intervals.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < intervals.length; i += 1) {
+      expect(intervals[i]?.[0]).toBeGreaterThanOrEqual(intervals[i - 1]?.[1] as number);
+    }
+    // Every call started while the value it got was fresh: stored (by its leader's commit) less than ttl before.
+    const storedAt = new Map<string, number>();
+    for (const node of fleet) {
+      for (const r of node.reports) if (r.ev === 'stored') storedAt.set(`${node.child.pid}:${r.n}`, r.at);
+    }
+    for (const r of results) {
+      const value = r.value as { pid: number; n: number };
+      const stored = storedAt.get(`${value.pid}:${value.n}`);
+      expect(stored).toBeDefined();
+      expect(r.startedAt).toBeLessThanOrEqual((stored as number) + ttl);
+    }
   }, 60_000);
 });

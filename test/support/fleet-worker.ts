@@ -54,6 +54,8 @@ export type Report =
   | { ev: 'ready'; pid: number }
   | { ev: 'loaderStart'; key: string; at: number }
   | { ev: 'loaderEnd'; key: string; at: number }
+  /** The leader's commit of load `n` returned (its value was stored, if at all, by then). */
+  | { ev: 'stored'; key: string; n: number; at: number }
   | { ev: 'wait'; key: string; at: number }
   | { ev: 'invalidated'; key: string; at: number }
   | { ev: 'result'; id: number; results: CallResult[] }
@@ -61,6 +63,8 @@ export type Report =
 
 let cache: Cache | undefined;
 let loads = 0;
+/** Loads whose value went to the cache, in order, until their `load` event says the commit returned. */
+const committing: number[] = [];
 const gates = new Map<string, Array<() => void>>();
 
 function send(report: Report): void {
@@ -82,6 +86,7 @@ function makeLoader(spec: LoaderSpec) {
     if (spec.delay) await new Promise((resolve) => setTimeout(resolve, spec.delay));
     send({ ev: 'loaderEnd', key, at: Date.now() });
     if (spec.fail !== undefined) throw new Error(spec.fail);
+    committing.push(n);
     return { pid: process.pid, n, key, tag: spec.tag ?? null, loadedAt: Date.now() };
   };
 }
@@ -118,6 +123,10 @@ process.on('message', async (command: Command) => {
       cache = new Cache(command.options);
       cache.on('error', () => {});
       cache.on('wait', ({ key }) => send({ ev: 'wait', key, at: Date.now() }));
+      cache.on('load', ({ key }) => {
+        const n = committing.shift();
+        if (n !== undefined) send({ ev: 'stored', key, n, at: Date.now() });
+      });
       cache.on('invalidate', ({ keys, origin }) => {
         if (origin === 'remote') for (const key of keys) send({ ev: 'invalidated', key, at: Date.now() });
       });
