@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { FRESHNESS_FLAGS, runFreshness } from './freshness.js';
 import { HIT_PATH_FLAGS, runHitPath } from './hit-path.js';
 import { HTTP_FLAGS, runHttp } from './http.js';
 import { parseFlags } from './lib/args.js';
@@ -21,7 +22,7 @@ import {
 import { runStampede, STAMPEDE_FLAGS } from './stampede.js';
 import { runWakeup, WAKEUP_FLAGS } from './wakeup.js';
 
-const SCENARIOS = ['hit-path', 'wakeup', 'stampede', 'http'] as const;
+const SCENARIOS = ['hit-path', 'wakeup', 'stampede', 'freshness', 'http'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -31,7 +32,7 @@ const { values } = parseArgs({
 if (values.help === true) {
   console.log(
     [
-      'usage: npm run bench -- [--only hit-path,wakeup,stampede,http] [--no-report]',
+      'usage: npm run bench -- [--only hit-path,wakeup,stampede,freshness,http] [--no-report]',
       '  --only <a,b>   run only these scenarios (with their default flags)',
       '  --no-report    leave bench/README.md and bench/charts alone; JSON lines only',
     ].join('\n'),
@@ -51,6 +52,7 @@ const runners: Record<Scenario, (redisUrl: string) => Promise<ScenarioReport>> =
   'hit-path': (url) => runHitPath(parseFlags('hit-path', HIT_PATH_FLAGS, argv), url),
   wakeup: (url) => runWakeup(parseFlags('wakeup', WAKEUP_FLAGS, argv), url),
   stampede: (url) => runStampede(parseFlags('stampede', STAMPEDE_FLAGS, argv), url),
+  freshness: (url) => runFreshness(parseFlags('freshness', FRESHNESS_FLAGS, argv), url),
   http: (url) => runHttp(parseFlags('http', HTTP_FLAGS, argv), url),
 };
 

@@ -33,6 +33,7 @@ export const STAMPEDE_FLAGS = {
   duration: { default: 10, help: 'seconds per library' },
   ttl: { default: 1000, help: 'fresh time in ms' },
   'loader-ms': { default: 100, help: 'loader duration in ms' },
+  'loader-jitter-ms': { default: 0, help: 'each load takes loader-ms +/- up to this, uniformly' },
 } as const;
 
 export type StampedeFlags = Flags<keyof typeof STAMPEDE_FLAGS>;
@@ -55,6 +56,7 @@ export async function runStampede(flags: StampedeFlags, redisUrl: string): Promi
       durationMs: flags.duration * 1000,
       ttl: flags.ttl,
       loaderMs: flags['loader-ms'],
+      loaderJitterMs: flags['loader-jitter-ms'],
     };
     const label = keys === 1 ? '1 hot key' : `${keys.toLocaleString('en-US')} keys, Zipf s=${flags.zipf}`;
     const rows: StampedeRow[] = [];

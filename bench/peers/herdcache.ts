@@ -29,6 +29,13 @@ function herdcachePeer(name: string, setup: string, extra: (config: PeerConfig) 
 /** herdcache with its defaults: followers wait for the fleet's single load. */
 export const herdcache = herdcachePeer('herdcache', 'createCache({ redis, ttl }), defaults', () => ({}));
 
+/** herdcache without early refresh: the baseline of the freshness scenario (callers wait once per expiry). */
+export const herdcacheNoEarlyRefresh = herdcachePeer(
+  'herdcache (no early refresh)',
+  'createCache({ redis, ttl, earlyRefresh: false })',
+  () => ({ earlyRefresh: false }),
+);
+
 /** herdcache serving the stale value while one background refresh runs. */
 export const herdcacheSwr = herdcachePeer(
   'herdcache (swr)',

@@ -3,7 +3,7 @@ import { bentocache } from './bentocache.js';
 import { cacheManager } from './cache-manager.js';
 import { cacheablePeer } from './cacheable.js';
 import { cachifiedPeer } from './cachified.js';
-import { herdcache, herdcacheSwr } from './herdcache.js';
+import { herdcache, herdcacheNoEarlyRefresh, herdcacheSwr } from './herdcache.js';
 import { noCache } from './none.js';
 import type { Peer } from './types.js';
 
@@ -19,8 +19,11 @@ export const PEERS: readonly Peer[] = [
   cacheablePeer,
 ];
 
+/** Libraries only some scenarios run (not stampede rows). */
+const OTHERS: readonly Peer[] = [herdcacheNoEarlyRefresh];
+
 export function peerNamed(name: string): Peer {
-  const peer = PEERS.find((p) => p.name === name);
+  const peer = [...PEERS, ...OTHERS].find((p) => p.name === name);
   if (!peer) throw new Error(`unknown library '${name}'; known: ${PEERS.map((p) => p.name).join(', ')}`);
   return peer;
 }

@@ -31,6 +31,7 @@ export async function runRow(
         callers: params.callers,
         durationMs: params.durationMs,
         loaderMs: params.loaderMs,
+        loaderJitterMs: params.loaderJitterMs,
         counterKey,
         windowsKey,
       });

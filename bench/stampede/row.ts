@@ -26,6 +26,10 @@ export interface StampedeRow {
   readonly errors: number;
   readonly errorSamples: readonly string[];
   readonly staleShare: number;
+  /** Answers older than ttl + 50 ms at receipt. */
+  readonly tooOld: number;
+  /** Answers that took more than 10 ms. */
+  readonly slow: number;
   readonly oldestMs: number;
   readonly counterErrors: number;
   /** Loader calls per second, per BIN_MS bin from the start. */
@@ -42,6 +46,8 @@ export interface RunParams {
   readonly durationMs: number;
   readonly ttl: number;
   readonly loaderMs: number;
+  /** Each load takes loaderMs +/- up to this, uniformly. */
+  readonly loaderJitterMs: number;
 }
 
 /** A row that could not run: its reason is printed where its numbers would be. */
@@ -64,6 +70,8 @@ export function failedRow(library: string, failure: string): StampedeRow {
     errors: 0,
     errorSamples: [],
     staleShare: Number.NaN,
+    tooOld: Number.NaN,
+    slow: Number.NaN,
     oldestMs: Number.NaN,
     counterErrors: 0,
     loadRate: [],
@@ -156,6 +164,8 @@ export async function summarize(
     errors,
     errorSamples: [...new Set(results.flatMap((r) => r.errorSamples))].slice(0, 3),
     staleShare: ok === 0 ? 0 : stale / ok,
+    tooOld: results.reduce((sum, r) => sum + r.tooOld, 0),
+    slow: results.reduce((sum, r) => sum + r.slow, 0),
     oldestMs: Math.max(0, ...results.map((r) => r.oldestMs)),
     counterErrors: results.reduce((sum, r) => sum + r.counterErrors, 0),
     loadRate: loadRate(results, params.durationMs),

@@ -14,6 +14,8 @@ export type ToStampedeWorker =
       readonly callers: number;
       readonly durationMs: number;
       readonly loaderMs: number;
+      /** Each load takes loaderMs +/- up to this, uniformly. */
+      readonly loaderJitterMs: number;
       /** Redis counter (INCR) and hash (HINCRBY per "key|window") of loader calls, shared by the fleet. */
       readonly counterKey: string;
       readonly windowsKey: string;
@@ -30,6 +32,10 @@ export interface StampedeWorkerResult {
   readonly wrongValues: number;
   /** Answers older than ttl at receipt, and the oldest age seen. */
   readonly stale: number;
+  /** Answers older than ttl + 50 ms at receipt (the freshness target's tolerance). */
+  readonly tooOld: number;
+  /** Answers that took more than 10 ms: callers that waited for a loader. */
+  readonly slow: number;
   readonly oldestMs: number;
   /** Indexes (key * windows + window) of the (key, ttl window) pairs this worker requested. */
   readonly requested: readonly number[];

@@ -55,7 +55,7 @@ const load: Load = async (key) => {
     .catch(() => {
       counterErrors += 1;
     });
-  await sleep(init.loaderMs);
+  await sleep(init.loaderMs + (jitter() * 2 - 1) * init.loaderJitterMs);
   const loadedAt = Date.now();
   loads.push(index, start - t0, loadedAt - t0);
   return { key, loadedAt };
@@ -66,6 +66,9 @@ let ok = 0;
 let errors = 0;
 let wrongValues = 0;
 let stale = 0;
+let tooOld = 0;
+let slow = 0;
+const jitter = seeded(init.index + 7_919);
 let oldestMs = 0;
 const errorSamples = new Set<string>();
 
@@ -80,7 +83,9 @@ async function caller(seed: number): Promise<void> {
     const started = performance.now();
     try {
       const value = await cache.get(names[index]!, load);
-      latency.record((performance.now() - started) * 1e6);
+      const took = performance.now() - started;
+      latency.record(took * 1e6);
+      if (took > 10) slow += 1;
       if (value?.key !== names[index]) {
         wrongValues += 1;
         errors += 1;
@@ -89,6 +94,7 @@ async function caller(seed: number): Promise<void> {
         ok += 1;
         const age = Date.now() - value.loadedAt;
         if (age > init.ttl) stale += 1;
+        if (age > init.ttl + 50) tooOld += 1;
         if (age > oldestMs) oldestMs = age;
       }
     } catch (error) {
@@ -127,6 +133,8 @@ await parent.send({
   errorSamples: [...errorSamples],
   wrongValues,
   stale,
+  tooOld,
+  slow,
   oldestMs,
   requested: requestedList,
   loads,
