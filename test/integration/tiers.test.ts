@@ -55,6 +55,29 @@ describe('tiers', () => {
     expect(loader).toHaveBeenCalledTimes(1);
   });
 
+  it('reads a tagged entry from Redis in one round trip once this node knows its tags', async () => {
+    const prefix = `test:tiers:${randomUUID()}:`;
+    const writer = cache({ redis: redisUrl, prefix });
+    await writer.cached('k', () => 'v', { tags: ['a', 'b'] });
+    const client = new Redis(redisUrl);
+    cleanup.push(() => client.quit());
+    const reader = cache({ redis: client, prefix, local: false, heartbeatInterval: 0 });
+    await reader.ready();
+    const sent = vi.spyOn(client, 'sendCommand');
+    for (let i = 0; i < 50; i += 1) {
+      expect(await reader.lookup('k', () => 'unused', { tags: ['a', 'b'] })).toMatchObject({
+        tier: 'shared',
+      });
+    }
+    // 50 reads, plus one read of each tag's stamp the first time.
+    expect(sent.mock.calls.map(([command]) => command.name).sort()).toEqual([
+      ...Array<string>(50).fill('evalsha'),
+      'get',
+      'get',
+    ]);
+    sent.mockRestore();
+  });
+
   it('leaves a client passed in open after close', async () => {
     const client = new Redis(redisUrl);
     cleanup.push(() => client.quit());
