@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { check } from '../support/history/check.js';
+import { check, describeFailure } from '../support/history/check.js';
 import { generate } from '../support/history/generate.js';
 import { RedisFleet } from '../support/history/redis-run.js';
 
@@ -30,12 +30,7 @@ describe('randomized histories against Redis, across processes with shifted cloc
         const seed = next++;
         const violations = check(await fleet.run(generate(seed)));
         if (violations.length > 0) {
-          failures.push(
-            `seed ${seed}: ${violations
-              .slice(0, 3)
-              .map((v) => `[${v.invariant}] ${v.detail}`)
-              .join('; ')}`,
-          );
+          failures.push(describeFailure(seed, violations));
         }
       }
     };

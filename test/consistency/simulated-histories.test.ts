@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { check } from '../support/history/check.js';
+import { check, describeFailure } from '../support/history/check.js';
 import { generate } from '../support/history/generate.js';
 import { simulate } from '../support/history/simulate.js';
 
@@ -20,12 +20,7 @@ describe('randomized histories on simulated time', () => {
       const history = await simulate(generate(seed));
       const violations = check(history);
       if (violations.length > 0) {
-        failures.push(
-          `seed ${seed}: ${violations
-            .slice(0, 3)
-            .map((v) => `[${v.invariant}] ${v.detail}`)
-            .join('; ')}`,
-        );
+        failures.push(describeFailure(seed, violations));
         if (failures.length >= 10) break;
       }
     }

@@ -212,6 +212,14 @@ function describe(call: CallRecord): string {
   return `${op.kind}(${subject}) on node ${op.node} [${call.start}-${call.end ?? '…'}]`;
 }
 
+/** One line for a failed history: its seed (to replay it) and its first violations. */
+export function describeFailure(seed: number, violations: readonly Violation[]): string {
+  return `seed ${seed}: ${violations
+    .slice(0, 3)
+    .map((v) => `[${v.invariant}] ${v.detail}`)
+    .join('; ')}`;
+}
+
 /** The error a generated loader throws. */
 export class LoaderFailure extends Error {
   override readonly name = LOADER_ERROR;

@@ -1,11 +1,13 @@
 import { Cache } from '../../../src/cache.js';
+import type { Lookup } from '../../../src/index.js';
 import type { CacheOptions } from '../../../src/options.js';
 import { SimNetwork } from '../sim/network.js';
 import { between, seeded } from '../sim/random.js';
 import { Sim } from '../sim/sim.js';
+import { startCall } from './calls.js';
 import { LoaderFailure } from './check.js';
 import { specOf } from './generate.js';
-import type { CallRecord, History, KeySpec, LoadRecord, Op, Script, Value } from './model.js';
+import type { CallRecord, History, LoadRecord, Op, Script, Value } from './model.js';
 
 /** Consecutive ops of one node at one instant, grouped. */
 export function batches(ops: readonly Op[]): Op[][] {
@@ -25,18 +27,6 @@ export interface SimulationModel {
 }
 
 const DEFAULT_MODEL: SimulationModel = { maxDelay: 4 };
-
-/** The call options every call on a key uses. */
-export function callOptions(spec: KeySpec) {
-  return {
-    ttl: spec.ttl,
-    staleWhileRevalidate: spec.staleWhileRevalidate,
-    staleIfError: spec.staleIfError,
-    tags: [...spec.tags],
-    hardTimeout: spec.hardTimeout,
-    softTimeout: spec.softTimeout,
-  };
-}
 
 /** The options of node `index` in a script (`redis` only marks a node with no local tier as valid). */
 export function nodeOptions(script: Script, index: number): CacheOptions {
@@ -102,41 +92,19 @@ export async function simulate(script: Script, model: SimulationModel = DEFAULT_
     };
 
   const run = (op: Op): void => {
-    const cache = nodes[op.node] as Cache;
     const call: CallRecord & { setId?: string } = { op, start: sim.now };
-    let pending: Promise<unknown>;
-    switch (op.kind) {
-      case 'lookup':
-        pending = cache.lookup(op.key, loader(op), callOptions(specOf(script, op.key))).then((lookup) => {
-          call.value = lookup.value as Value | undefined;
-          call.status = lookup.status;
-          call.tier = lookup.tier;
-        });
-        break;
-      case 'get':
-        pending = cache.get<Value>(op.key).then((value) => {
-          call.value = value;
-        });
-        break;
-      case 'set': {
-        counter += 1;
-        const id = `S${counter}`;
-        Object.assign(call, { setId: id });
-        const { hardTimeout: _h, softTimeout: _s, ...policy } = callOptions(specOf(script, op.key));
-        pending = cache.set(op.key, { key: op.key, id }, policy);
-        break;
-      }
-      case 'invalidate':
-        pending = cache.invalidate(op.key);
-        break;
-      case 'invalidateTag':
-        pending = cache.invalidateTag(op.tag);
-        break;
+    if (op.kind === 'set') {
+      counter += 1;
+      call.setId = `S${counter}`;
     }
     calls.push(call);
-    pending.then(
-      () => {
+    startCall(nodes[op.node] as Cache, op, (key) => specOf(script, key), loader, call.setId ?? '').then(
+      (result) => {
         call.end = sim.now;
+        if (op.kind === 'lookup') {
+          const lookup = result as Lookup<Value>;
+          Object.assign(call, { value: lookup.value, status: lookup.status, tier: lookup.tier });
+        } else if (op.kind === 'get') call.value = result as Value | undefined;
       },
       (error: Error) => {
         call.end = sim.now;

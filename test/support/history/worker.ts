@@ -4,6 +4,7 @@
  * saw, timed on the machine's real clock so that the parent can merge the reports of all processes.
  */
 import { Cache, type CacheOptions, type Lookup } from '../../../src/index.js';
+import { startCall } from './calls.js';
 import type { KeySpec, LoadRecord, Op, Value } from './model.js';
 
 export type ToWorker =
@@ -92,49 +93,19 @@ function loader(history: number, entry: Open, op: Extract<Op, { kind: 'lookup' }
 }
 
 function run(history: number, entry: Open, at: number, op: Op): void {
-  const { cache } = entry;
   const start = now();
   let setId: string | undefined;
-  let pending: Promise<unknown>;
-  switch (op.kind) {
-    case 'lookup': {
-      const spec = specOf(entry, op.key);
-      pending = cache.lookup(op.key, loader(history, entry, op), {
-        ttl: spec.ttl,
-        staleWhileRevalidate: spec.staleWhileRevalidate,
-        staleIfError: spec.staleIfError,
-        tags: [...spec.tags],
-        hardTimeout: spec.hardTimeout,
-        softTimeout: spec.softTimeout,
-      });
-      break;
-    }
-    case 'get':
-      pending = cache.get<Value>(op.key);
-      break;
-    case 'set': {
-      const spec = specOf(entry, op.key);
-      counter += 1;
-      setId = `S${index}.${counter}`;
-      pending = cache.set(
-        op.key,
-        { key: op.key, id: setId },
-        {
-          ttl: spec.ttl,
-          staleWhileRevalidate: spec.staleWhileRevalidate,
-          staleIfError: spec.staleIfError,
-          tags: [...spec.tags],
-        },
-      );
-      break;
-    }
-    case 'invalidate':
-      pending = cache.invalidate(op.key);
-      break;
-    case 'invalidateTag':
-      pending = cache.invalidateTag(op.tag);
-      break;
+  if (op.kind === 'set') {
+    counter += 1;
+    setId = `S${index}.${counter}`;
   }
+  const pending = startCall(
+    entry.cache,
+    op,
+    (key) => specOf(entry, key),
+    (lookup) => loader(history, entry, lookup),
+    setId ?? '',
+  );
   send({ type: 'callStart', history, index: at, start, ...(setId ? { setId } : {}) });
   pending.then(
     (result) => {

@@ -1,16 +1,9 @@
-/** A seeded PRNG (mulberry32): every history replays from its seed. */
+import { seeded } from '../../../bench/lib/random.js';
+
+/** Seeded randomness (the benchmarks' mulberry32): every history replays from its seed. */
 export type Random = () => number;
 
-export function seeded(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { seeded };
 
 /** An integer in [min, max]. */
 export function between(random: Random, min: number, max: number): number {
