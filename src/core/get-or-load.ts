@@ -1,33 +1,20 @@
-import { CacheClosedError, LoadTimeoutError, RemoteLoadError } from '../errors.js';
+import { CacheClosedError, RemoteLoadError } from '../errors.js';
 import type { CallPolicy } from '../options.js';
 import type { AcquireMode, Entry, Loader, Lookup, SharedRead } from '../types.js';
 import { serverOffset } from './clock.js';
-import { Leader, type LoadStart } from './leader.js';
-import { encodeMessage, parseMessage } from './messages.js';
-import { fill, type NodeState, newToken, quietly, served, stillValid, validFor } from './node.js';
+import { follow, timedOut } from './follower.js';
+import { Loads, type Mode } from './loads.js';
+import { parseMessage } from './messages.js';
+import { fill, type NodeState, newToken, quietly, served, validEntry, validFor } from './node.js';
 import { canServeOnError, canServeWhileRevalidating, isFresh } from './policy.js';
-import { type Reading, readStored } from './reading.js';
+import { readStored } from './reading.js';
 import { SingleFlight } from './singleflight.js';
-import type { ArmedWait } from './waiters.js';
 
 /** Returned by `freshLocalValue` when the fast path does not apply. */
 export const NOT_FRESH: unique symbol = Symbol('herdcache.notFresh');
 
-/** Why a lookup runs: a caller waits for it, or it refreshes in the background (`refreshOf`: early, of that entry). */
-type Mode = { background: false } | { background: true; refreshOf?: string };
-
 // Woken followers re-check slightly after the lease should have expired, not exactly at it.
 const LEASE_EXPIRY_MARGIN = 25;
-
-/** What a follower learned from the shared tier, to judge the messages it is woken by. */
-interface Followed {
-  readonly holder: string | undefined;
-  /** Generation stamp taken before the question was sent. */
-  readonly stamp: number;
-  /** Generation stamp when the lookup started (for the stale value it holds). */
-  readonly since: number;
-  readonly offset: number;
-}
 
 /**
  * The get-or-load state machine: local tier, per-process single-flight, one shared-tier round trip that
@@ -43,13 +30,7 @@ export class GetOrLoad {
    * and a caller that needs one must not be handed the old value it was trying to replace.
    */
   readonly #refreshes: SingleFlight<Lookup<unknown>>;
-  /**
-   * Every load this process is running, by key, whichever path started it (caller, refresh, degraded
-   * revalidation): a second path that wants to load the key joins it instead, so a key never has two loads
-   * in one process, even while Redis comes and goes. Invalidations detach them like flights.
-   */
-  readonly #loads: SingleFlight<Lookup<unknown>>;
-  readonly #leader: Leader;
+  readonly #loads: Loads;
   /** Entries whose early refresh this node already asked for: once per entry and node. */
   readonly #refreshAsked = new WeakSet<Entry>();
   /**
@@ -68,8 +49,7 @@ export class GetOrLoad {
     this.#node = node;
     this.#flights = new SingleFlight(node.generations);
     this.#refreshes = new SingleFlight(node.generations);
-    this.#loads = new SingleFlight(node.generations);
-    this.#leader = new Leader(node);
+    this.#loads = new Loads(node);
     this.#maxLocalAge = node.shared.distributed ? node.options.maxLocalAge : Number.POSITIVE_INFINITY;
   }
 
@@ -214,13 +194,20 @@ export class GetOrLoad {
           });
         } catch (error) {
           node.emit('error', error as Error);
-          return this.#degraded(key, loader, policy, this.#valid(key, local, since), mode, since);
+          return this.#loads.degraded(
+            key,
+            loader,
+            policy,
+            validEntry(this.#node, key, local, since),
+            mode,
+            since,
+          );
         }
         const offset = serverOffset(sentAt, read.serverNow);
         const reading = await readStored(node, key, read.raw, read.problem, offset);
         const stored = reading.entry;
         const now = node.clock.now();
-        const stale = this.#valid(key, newer(stored, local), since);
+        const stale = validEntry(this.#node, key, newer(stored, local), since);
         const from = stored !== undefined && stale === stored ? 'shared' : 'local';
         switch (read.role) {
           case 'fresh':
@@ -236,7 +223,7 @@ export class GetOrLoad {
             if (!mode.background) node.emit('hit', { key, tier: 'shared', age: now - stored.createdAt });
             return served(stored, 'hit', 'shared', now);
           case 'leader':
-            return await this.#lead(
+            return await this.#loads.lead(
               key,
               token,
               loader,
@@ -277,7 +264,7 @@ export class GetOrLoad {
                 ? { value: undefined, status: 'miss', tier: 'shared', age: 0 }
                 : served(stale, 'stale', from, now);
             }
-            if (now >= hardAt) return this.#timedOut(key, policy, stale, now);
+            if (now >= hardAt) return timedOut(this.#node, key, policy, stale, now);
             if (now >= giveUpAt) {
               node.emit('takeover', { key });
               request = { mode: 'force' };
@@ -299,7 +286,7 @@ export class GetOrLoad {
               read.remaining + LEASE_EXPIRY_MARGIN,
               softLeft,
             );
-            const outcome = await this.#follow(key, armed, wait, stale, {
+            const outcome = await follow(this.#node, key, armed, wait, stale, {
               holder: read.holder,
               stamp,
               offset,
@@ -313,196 +300,6 @@ export class GetOrLoad {
     } finally {
       armed.disarm();
     }
-  }
-
-  /** This caller holds the lease: load, or join the load this process is already running. */
-  async #lead<T>(
-    key: string,
-    token: string,
-    loader: Loader<T>,
-    policy: CallPolicy,
-    mode: Mode,
-    reading: Reading,
-    stale: Entry | undefined,
-    from: Lookup<unknown>['tier'],
-    stamp: number,
-    since: number,
-    now: number,
-  ): Promise<Lookup<unknown>> {
-    const node = this.#node;
-    const running = this.#loads.get(key);
-    if (running !== undefined) {
-      // A load started while Redis was unreachable is still running here: give the lease back (waking
-      // anyone who queued behind it) and use that load rather than start a second one.
-      const notice = encodeMessage({ kind: 'released', node: node.id, key, token });
-      void quietly(node, node.shared.abandon(key, token, 0, notice));
-      return this.#joinOrServe(key, running, stale, mode.background, now);
-    }
-    const start: LoadStart = {
-      background: mode.background,
-      previousLoadMs: stale?.loadMs,
-      staleSince: since,
-    };
-    const stored = reading.entry;
-    if (stored !== undefined && isFresh(stored, now)) {
-      // An early refresh: the value is still fresh, so it is served while the new one loads behind it.
-      fill(node, key, stored, reading.encoded as string, stamp);
-      const loading = this.#startLoad(key, token, loader, policy, stored, node.shared, {
-        ...start,
-        background: true,
-      });
-      if (mode.background) return loading;
-      loading.catch(() => {});
-      node.emit('hit', { key, tier: 'shared', age: now - stored.createdAt });
-      return served(stored, 'hit', 'shared', now);
-    }
-    const loading = this.#startLoad(key, token, loader, policy, stale, node.shared, start);
-    // Redis still holds a value inside stale-while-revalidate (this node had none): serve it now.
-    if (!mode.background && stale !== undefined && canServeWhileRevalidating(stale, now)) {
-      return this.#serveWhileLoading(key, stale, loading, from, now);
-    }
-    return loading;
-  }
-
-  #startLoad<T>(
-    key: string,
-    token: string,
-    loader: Loader<T>,
-    policy: CallPolicy,
-    stale: Entry | undefined,
-    tier: NodeState['shared'],
-    start: LoadStart,
-  ): Promise<Lookup<unknown>> {
-    return this.#loads.track(key, this.#leader.lead(key, token, loader, policy, stale, tier, start));
-  }
-
-  /** Waits for the holder's result. Returns the outcome, or undefined to ask the shared tier again. */
-  async #follow(
-    key: string,
-    armed: ArmedWait,
-    ms: number,
-    stale: Entry | undefined,
-    followed: Followed,
-  ): Promise<Lookup<unknown> | undefined> {
-    const node = this.#node;
-    const until = node.clock.now() + ms;
-    for (;;) {
-      const wake = await armed.next(until - node.clock.now());
-      const now = node.clock.now();
-      switch (wake.kind) {
-        case 'loaded': {
-          // Another lease's result (an older load, or a newer one after a takeover): Redis knows best.
-          if (wake.token !== followed.holder || wake.raw === undefined) return undefined;
-          const reading = await readStored(node, key, wake.raw, undefined, followed.offset);
-          if (reading.entry === undefined) return undefined;
-          fill(node, key, reading.entry, reading.encoded, followed.stamp);
-          return served(reading.entry, 'miss', 'shared', node.clock.now());
-        }
-        case 'failed': {
-          if (wake.token !== followed.holder) continue;
-          // A tag invalidation cannot revoke leases: the failure of a load it overtook is not an answer.
-          if (wake.tags.length > 0 && node.tags.voids(wake.tags, wake.stamps) !== false) return undefined;
-          // The stale value was read before the wait: an invalidation heard meanwhile rules it out.
-          const fallback = this.#valid(key, stale, followed.since);
-          if (fallback !== undefined && canServeOnError(fallback, now)) {
-            node.emit('stale', { key, age: now - fallback.createdAt, reason: 'error' });
-            return served(fallback, 'stale', 'local', now);
-          }
-          throw new RemoteLoadError(key, wake.name, wake.message);
-        }
-        case 'empty':
-          if (wake.token !== followed.holder) continue;
-          return { value: undefined, status: 'miss', tier: 'shared', age: 0 };
-        case 'released':
-          if (wake.token !== followed.holder) continue;
-          return undefined;
-        case 'closed':
-          throw new CacheClosedError();
-        default:
-          // Invalidated (the lease was revoked), messages lost, or timed out (the lease may have expired).
-          return undefined;
-      }
-    }
-  }
-
-  /** The entry if nothing invalidated it on this node since `stamp`, else undefined. */
-  #valid(key: string, entry: Entry | undefined, stamp: number): Entry | undefined {
-    return entry !== undefined && stillValid(this.#node, key, entry, stamp) ? entry : undefined;
-  }
-
-  /** A follower's `hardTimeout` passed: the stale value inside stale-if-error, else `LoadTimeoutError`. */
-  #timedOut(key: string, policy: CallPolicy, stale: Entry | undefined, now: number): Lookup<unknown> {
-    if (stale !== undefined && canServeOnError(stale, now)) {
-      this.#node.emit('stale', { key, age: now - stale.createdAt, reason: 'error' });
-      return served(stale, 'stale', 'local', now);
-    }
-    throw new LoadTimeoutError(key, policy.hardTimeout);
-  }
-
-  /** Redis is unreachable: serve what this node has, or load in this process under the in-process lease. */
-  async #degraded<T>(
-    key: string,
-    loader: Loader<T>,
-    policy: CallPolicy,
-    local: Entry | undefined,
-    mode: Mode,
-    since: number,
-  ): Promise<Lookup<unknown>> {
-    const node = this.#node;
-    const fallback = node.fallback;
-    const now = node.clock.now();
-    if (local !== undefined && isFresh(local, now)) return served(local, 'hit', 'local', now);
-    const running = this.#loads.get(key);
-    if (running !== undefined) return this.#joinOrServe(key, running, local, mode.background, now);
-    const token = newToken();
-    const revalidate = local !== undefined && canServeWhileRevalidating(local, now);
-    const read = await fallback.acquire(key, {
-      token,
-      leaseTtl: node.options.leaseTtl,
-      mode: revalidate ? 'read' : 'force',
-      refreshMargin: undefined,
-    });
-    const start: LoadStart = {
-      background: revalidate || mode.background,
-      previousLoadMs: local?.loadMs,
-      staleSince: since,
-    };
-    if (local !== undefined && revalidate) {
-      const loading =
-        read.role === 'leader'
-          ? this.#startLoad(key, token, loader, policy, local, fallback, start)
-          : undefined;
-      return this.#serveWhileLoading(key, local, loading, 'local', now);
-    }
-    return this.#startLoad(key, token, loader, policy, local, fallback, start);
-  }
-
-  /** A load of the key is already running in this process: serve stale if allowed, else wait for it. */
-  #joinOrServe(
-    key: string,
-    running: Promise<Lookup<unknown>>,
-    stale: Entry | undefined,
-    background: boolean,
-    now: number,
-  ): Lookup<unknown> | Promise<Lookup<unknown>> {
-    if (stale !== undefined && (background || canServeWhileRevalidating(stale, now))) {
-      return this.#serveWhileLoading(key, stale, undefined, 'local', now);
-    }
-    return running;
-  }
-
-  /** Answers with a value inside stale-while-revalidate while `loading` (if any) goes on in the background. */
-  #serveWhileLoading(
-    key: string,
-    stale: Entry,
-    loading: Promise<unknown> | undefined,
-    tier: Lookup<unknown>['tier'],
-    now: number,
-  ): Lookup<unknown> {
-    // A failed background load was already reported by the leader (loadError event); nobody awaits it.
-    loading?.catch(() => {});
-    this.#node.emit('stale', { key, age: now - stale.createdAt, reason: 'revalidate' });
-    return served(stale, 'stale', tier, now);
   }
 }
 

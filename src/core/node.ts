@@ -144,6 +144,16 @@ export function stillValid(node: NodeState, key: string, entry: Entry, stamp: nu
   return true;
 }
 
+/** The entry if nothing invalidated it on this node since `stamp`, else undefined. */
+export function validEntry(
+  node: NodeState,
+  key: string,
+  entry: Entry | undefined,
+  stamp: number,
+): Entry | undefined {
+  return entry !== undefined && stillValid(node, key, entry, stamp) ? entry : undefined;
+}
+
 /** Awaits a side operation whose failure the caller should not see; reports it as an `error` event. */
 export async function quietly<T>(node: NodeState, operation: Promise<T>): Promise<T | undefined> {
   try {
