@@ -99,7 +99,7 @@ export function check(history: History): Violation[] {
       ? (load.storedBy ?? (load.end ?? Number.POSITIVE_INFINITY) + history.requestBound)
       : (set?.end as number);
     const window = call.status === 'stale' ? Math.max(spec.staleWhileRevalidate, spec.staleIfError) : 0;
-    if (call.start > storedBy + spec.ttl + window) {
+    if (call.start > storedBy + spec.ttl + window + history.clockError) {
       report(
         'age',
         `${where} got ${value.id} (stored by ${storedBy}) ${call.start - storedBy} ms later; ttl ${spec.ttl}, stale window ${window}`,

@@ -114,6 +114,12 @@ export interface History {
   readonly deliveryBound?: number;
   /** Upper bound on one command's trip to the server (for the age bound). */
   readonly requestBound: number;
+  /**
+   * How far apart two processes' readings of one instant can be. Real processes each fix
+   * `performance.timeOrigin` at start, so their timestamps disagree by a fraction of a millisecond; the
+   * simulation has one clock (0).
+   */
+  readonly clockError: number;
   /** Whether Redis stalled or failed at some point: single flight across the fleet is not promised then. */
   readonly degraded: boolean;
 }

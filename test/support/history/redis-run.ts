@@ -204,6 +204,7 @@ export class RedisFleet {
       takeovers: recording.takeovers,
       heard: recording.heard,
       requestBound: 50,
+      clockError: 2,
       degraded: false,
     };
   }

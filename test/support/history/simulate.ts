@@ -125,6 +125,7 @@ export async function simulate(script: Script, model: SimulationModel = DEFAULT_
     takeovers,
     deliveryBound: model.maxDelay,
     requestBound: model.maxDelay,
+    clockError: 0,
     degraded: false,
   };
 }
