@@ -61,7 +61,7 @@ export async function runHttp(flags: HttpFlags, redisUrl: string): Promise<Scena
     '',
     hit.markdown,
     '',
-    `**Stampede**: 2 server processes, ${flags['stampede-connections']} connections spread over both, ${flags.duration} s, route takes ${flags['handler-ms']} ms, ttl ${flags.ttl} ms. Route calls counted in Redis across both servers; calls per window = route calls / ${Math.ceil((flags.duration * 1000) / flags.ttl)} ttl windows (ideal ≤ 1).`,
+    `**Stampede**: 2 server processes, ${flags['stampede-connections']} connections spread over both, ${flags.duration} s, route takes ${flags['handler-ms']} ms, ttl ${flags.ttl} ms. Route calls counted in Redis across both servers; calls per window = route calls in ttl windows 1 to ${Math.ceil((flags.duration * 1000) / flags.ttl) - 1} / their number (window 0 is warm-up; ideal ≤ 1).`,
     '',
     stampedeTable(stampedeRows),
     ...(failures.length > 0
