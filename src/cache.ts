@@ -111,7 +111,9 @@ export class Cache extends EventEmitter<CacheEvents> {
       shared = transport.shared;
       this.#bus = transport.bus;
     } else if (o.redis !== undefined) {
-      const parts = connectRedis(o.redis, o.prefix, o.redisTimeout, (error) => this.#emit('error', error));
+      const parts = connectRedis(o.redis, o.prefix, this.#id, o.redisTimeout, (error) =>
+        this.#emit('error', error),
+      );
       shared = parts.tier;
       this.#bus = parts.bus;
     } else {

@@ -115,6 +115,16 @@ export class RedisUnavailableError extends CacheError {
   }
 }
 
+/**
+ * The Redis herdcache was given cannot be used as configured (for instance a single node of a Redis
+ * Cluster given as a plain URL). Emitted once as an `error` event; the cache runs without that Redis.
+ */
+export class ConfigurationError extends CacheError {
+  constructor(message: string) {
+    super('HERDCACHE_CONFIGURATION', message);
+  }
+}
+
 /** The cache was closed; no further calls are accepted. */
 export class CacheClosedError extends CacheError {
   constructor() {

@@ -2,6 +2,7 @@ export { Cache, type CacheStats, createCache } from './cache.js';
 export {
   CacheClosedError,
   CacheError,
+  ConfigurationError,
   DecodeError,
   EncodeError,
   InvalidArgumentError,
@@ -21,4 +22,5 @@ export {
   type LocalTierOptions,
   type SetOptions,
 } from './options.js';
+export type { RedisClusterConfig, RedisConnection } from './redis/connect.js';
 export type { Codec, EntryPolicy, Loader, LoaderContext, Lookup } from './types.js';

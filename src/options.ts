@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { InvalidOptionError } from './errors.js';
+import type { RedisConnection } from './redis/connect.js';
 import type { Codec, EntryPolicy } from './types.js';
 
 /**
@@ -51,11 +51,12 @@ export interface LocalTierOptions {
 /** Options for `createCache`. Durations are milliseconds. */
 export interface CacheOptions extends EntryPolicy {
   /**
-   * An ioredis client (it stays yours: herdcache never closes it, and opens one duplicate for pub/sub) or a
-   * Redis URL (herdcache opens and closes both connections). Unset: single-process mode, same flow.
+   * Where Redis is. An ioredis client or `Cluster` (it stays yours: herdcache never closes it, and opens one
+   * connection of its own for pub/sub), a Redis URL, or `{ cluster: [urls] }` for a Redis Cluster (herdcache
+   * opens and closes its connections). Unset: single-process mode, same flow.
    * @default undefined
    */
-  redis?: Redis | string;
+  redis?: RedisConnection;
   /**
    * Prefix of every Redis key and of the pub/sub channel; caches with different prefixes never meet.
    * @default 'herdcache:'
@@ -189,7 +190,7 @@ export const jsonCodec: Codec = Object.freeze({
 
 /** Every option with its default filled in. */
 export interface ResolvedOptions {
-  readonly redis: Redis | string | undefined;
+  readonly redis: RedisConnection | undefined;
   readonly prefix: string;
   readonly ttl: number;
   readonly staleWhileRevalidate: number;
@@ -270,12 +271,26 @@ function tagList(name: string, value: unknown): readonly string[] {
   return Object.freeze([...value]);
 }
 
-function isRedisClient(value: unknown): value is Redis {
+function isRedisClient(value: unknown): boolean {
   return (
     typeof value === 'object' &&
     value !== null &&
     typeof (value as { duplicate?: unknown }).duplicate === 'function' &&
     typeof (value as { evalsha?: unknown }).evalsha === 'function'
+  );
+}
+
+const REDIS_URL = /^rediss?:\/\//;
+
+/** `{ cluster: [urls] }` with at least one redis:// URL and nothing else. */
+function isClusterConfig(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { cluster, ...rest } = value as { cluster?: unknown };
+  return (
+    Object.keys(rest).length === 0 &&
+    Array.isArray(cluster) &&
+    cluster.length > 0 &&
+    cluster.every((url) => typeof url === 'string' && REDIS_URL.test(url))
   );
 }
 
@@ -318,10 +333,19 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   }
   const o = options as CacheOptions;
 
-  if (o.redis !== undefined && typeof o.redis !== 'string' && !isRedisClient(o.redis)) {
-    throw new InvalidOptionError('redis', o.redis, 'an ioredis client or a redis:// URL');
+  if (
+    o.redis !== undefined &&
+    typeof o.redis !== 'string' &&
+    !isRedisClient(o.redis) &&
+    !isClusterConfig(o.redis)
+  ) {
+    throw new InvalidOptionError(
+      'redis',
+      o.redis,
+      "an ioredis client or Cluster, a redis:// URL, or { cluster: ['redis://host:port', ...] }",
+    );
   }
-  if (typeof o.redis === 'string' && !/^rediss?:\/\//.test(o.redis)) {
+  if (typeof o.redis === 'string' && !REDIS_URL.test(o.redis)) {
     throw new InvalidOptionError('redis', o.redis, 'a redis:// or rediss:// URL');
   }
   if (o.prefix !== undefined && (typeof o.prefix !== 'string' || o.prefix.length === 0)) {

@@ -8,6 +8,11 @@ export interface Clock {
   now(): number;
   /** Runs `callback` after `ms` without keeping the process alive; the returned function cancels it. */
   schedule(callback: () => void, ms: number): () => void;
+  /**
+   * Runs `callback` once the I/O that is already waiting has been processed: a timer that fired late because
+   * the event loop was busy must not beat an answer that arrived meanwhile.
+   */
+  afterPendingIo(callback: () => void): void;
 }
 
 /** The process's monotonic clock and timers. `performance` is looked up on each call so fake timers apply. */
@@ -18,6 +23,8 @@ export const systemClock: Clock = Object.freeze({
     timer.unref();
     return () => clearTimeout(timer);
   },
+  // Immediates run after the poll phase of the loop iteration whose timers are firing.
+  afterPendingIo: (callback: () => void) => setImmediate(callback),
 });
 
 /** Runs `callback` every `ms` on `clock` until the returned function is called. */

@@ -3,6 +3,11 @@ import type { AcquireRequest, SharedRead, SharedTier, WriteRequest } from '../ty
 import type { CircuitBreaker } from './breaker.js';
 import type { Clock } from './clock.js';
 
+/** Errors by which a Redis Cluster says where a slot lives now, or that it is being reconfigured. */
+function isClusterRedirection(error: unknown): boolean {
+  return error instanceof Error && /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN)\b/.test(error.message);
+}
+
 /**
  * Wraps a shared tier so that every call has its own deadline and passes through the circuit breaker.
  * A call that misses its deadline may still run on the server later; lease-checked writes make that safe.
@@ -45,10 +50,23 @@ export class GuardedTier implements SharedTier {
       // count as a success (that would reset the count, and a Redis slower than the deadline would never
       // open the breaker), nor a late error as a second failure.
       let settled = false;
-      const cancel = this.#clock.schedule(() => {
+      const expire = () => {
+        if (settled) return;
         settled = true;
         this.#breaker.failure();
         reject(new RedisUnavailableError(`Redis ${operation} missed its ${this.#timeout} ms deadline`));
+      };
+      // Under CPU pressure the timer fires late, and the answer may be sitting in the socket already: judge
+      // only once that I/O has been read. A timer more than half a deadline late means this process, not
+      // Redis, was slow: the call gets one more deadline. Either way a busy node must not blame Redis, open
+      // the breaker and drop the fleet to per-process loading.
+      const due = this.#clock.now() + this.#timeout;
+      let cancel = this.#clock.schedule(() => {
+        if (this.#clock.now() - due <= this.#timeout / 2) {
+          this.#clock.afterPendingIo(expire);
+          return;
+        }
+        cancel = this.#clock.schedule(() => this.#clock.afterPendingIo(expire), this.#timeout);
       }, this.#timeout);
       call().then(
         (value) => {
@@ -65,7 +83,8 @@ export class GuardedTier implements SharedTier {
           if (settled) return;
           settled = true;
           cancel();
-          this.#breaker.failure();
+          // A cluster reconfiguring or a key that moved says nothing about Redis being down.
+          if (!isClusterRedirection(error)) this.#breaker.failure();
           reject(
             error instanceof RedisUnavailableError
               ? error

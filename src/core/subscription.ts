@@ -116,7 +116,8 @@ export class Subscription {
   }
 
   /**
-   * Publishes a heartbeat every `interval` and expects it back on our own subscription. Redis delivers a
+   * Publishes a heartbeat every `interval` on this node's own channel and expects it back on our
+   * subscription (nobody else hears it, so beats cost O(1) per node whatever the fleet's size). Redis delivers a
    * message to subscribers before it acknowledges the PUBLISH, so a beat that was acknowledged but has not
    * arrived an interval later means the subscription is dead even if its socket looks open: a silently dead
    * subscriber is detected within about three intervals.
@@ -137,7 +138,7 @@ export class Subscription {
       inFlight = true;
       const sentAt = node.clock.now();
       const gaps = this.#gaps;
-      this.#bus.publish(beat).then(
+      this.#bus.beat(beat).then(
         () => {
           inFlight = false;
           // Judged only if no flush came in between (a gap already handled) and it has not arrived yet.

@@ -281,6 +281,11 @@ class MemoryBus implements Bus {
     this.#network.publish(message);
   }
 
+  async beat(message: string): Promise<void> {
+    const handlers = this.#handlers;
+    if (handlers && this.#unsubscribe) queueMicrotask(() => handlers.onMessage(message));
+  }
+
   reconnect(): void {
     if (!this.#handlers) return;
     this.#unsubscribe?.();

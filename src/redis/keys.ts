@@ -14,6 +14,11 @@ export class KeySpace {
     this.channel = `${prefix}bus`;
   }
 
+  /** The channel only `node` listens to, for its heartbeats. */
+  beatChannel(node: string): string {
+    return `${this.channel}:beat:${node}`;
+  }
+
   /** The record holding a tag's invalidation stamp. */
   tag(tag: string): string {
     return `${this.#prefix}{${createHash('sha1').update(`tag\0${tag}`).digest('base64url')}}:t`;

@@ -1,69 +1,121 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Bus } from '../types.js';
 import { closeConnection } from './redis-tier.js';
+
+/** Opens a fresh subscriber connection (to the next node, for a Cluster). */
+export type DialSubscriber = () => Promise<Redis>;
 
 /**
  * The bus on Redis pub/sub, over a connection of its own (a subscribed connection can do nothing else).
  * Pub/sub is at-most-once: every disconnect is reported as "messages may have been lost".
+ *
+ * The subscriber is always a plain connection, also for a Cluster: classic PUBLISH reaches every node of a
+ * cluster, so one node is enough, and a connection of our own tells us when it drops, which ioredis's
+ * cluster subscriber (it moves silently) does not. When a cluster node goes away for good its connection
+ * gives up, and the bus dials the next node.
+ *
+ * Heartbeats travel on a channel of this node's own: each node hears only its own beats, so their cost does
+ * not grow with the fleet.
  */
 export class RedisBus implements Bus {
-  readonly #subscriber: Redis;
-  readonly #publisher: Redis;
+  readonly #dial: DialSubscriber;
+  readonly #publisher: Redis | Cluster;
   readonly #channel: string;
+  readonly #beatChannel: string;
+  #subscriber: Redis | undefined;
+  #handlers: { onMessage: (message: string) => void; onLost: (reason: string) => void } | undefined;
   #closed = false;
 
-  /** @param subscriber always owned by the bus, which closes it. */
-  constructor(subscriber: Redis, publisher: Redis, channel: string) {
-    this.#subscriber = subscriber;
+  /** @param dial opens subscriber connections, which the bus owns and closes. */
+  constructor(dial: DialSubscriber, publisher: Redis | Cluster, channel: string, beatChannel: string) {
+    this.#dial = dial;
     this.#publisher = publisher;
     this.#channel = channel;
+    this.#beatChannel = beatChannel;
   }
 
   async subscribe(onMessage: (message: string) => void, onLost: (reason: string) => void): Promise<void> {
-    let connectedBefore = false;
-    this.#subscriber.on('message', (channel: string, message: string) => {
-      if (channel === this.#channel) onMessage(message);
+    this.#handlers = { onMessage, onLost };
+    await this.#connect();
+  }
+
+  /** Dials a subscriber and subscribes it; a bus closed meanwhile closes it at once. */
+  async #connect(): Promise<void> {
+    const subscriber = await this.#dial();
+    if (this.#closed) {
+      await closeConnection(subscriber);
+      throw new Error('The bus was closed');
+    }
+    this.#subscriber = subscriber;
+    await this.#attach(subscriber);
+  }
+
+  #attach(subscriber: Redis): Promise<unknown> {
+    const handlers = this.#handlers;
+    if (!handlers) return Promise.resolve();
+    const current = () => !this.#closed && this.#subscriber === subscriber;
+    let connectedBefore = subscriber.status === 'ready';
+    subscriber.on('message', (channel: string, message: string) => {
+      if (current() && (channel === this.#channel || channel === this.#beatChannel))
+        handlers.onMessage(message);
     });
-    this.#subscriber.on('close', () => {
-      if (!this.#closed && connectedBefore) onLost('subscriber disconnected');
+    subscriber.on('close', () => {
+      if (current() && connectedBefore) handlers.onLost('subscriber disconnected');
     });
-    this.#subscriber.on('ready', () => {
+    subscriber.on('ready', () => {
       if (!connectedBefore) {
         connectedBefore = true;
         return;
       }
-      if (this.#closed) return;
+      if (!current()) return;
       // ioredis announces `ready` before Redis has confirmed the resubscription. Until it has, a value read
       // from Redis can still be invalidated by a message we will never get: so we resubscribe ourselves
       // (autoResubscribe is off) and report the gap once it is confirmed, which flushes whatever the local
       // tier picked up in between. If the connection drops again first, the next `ready` tries again.
-      this.#subscriber.subscribe(this.#channel).then(
+      subscriber.subscribe(this.#channel, this.#beatChannel).then(
         () => {
-          if (!this.#closed) onLost('subscriber reconnected');
+          if (current()) handlers.onLost('subscriber reconnected');
         },
         () => {},
       );
     });
-    if (this.#subscriber.status === 'ready') connectedBefore = true;
-    await this.#subscriber.subscribe(this.#channel);
+    subscriber.on('end', () => {
+      // The connection gave up on its node (only cluster subscribers do): move to another node.
+      if (!current()) return;
+      this.#connect().then(
+        () => {
+          if (!this.#closed) handlers.onLost('subscriber moved to another node');
+        },
+        () => {},
+      );
+    });
+    return subscriber.subscribe(this.#channel, this.#beatChannel);
   }
 
   async publish(message: string): Promise<void> {
+    await this.#send(this.#channel, message);
+  }
+
+  async beat(message: string): Promise<void> {
+    await this.#send(this.#beatChannel, message);
+  }
+
+  async #send(channel: string, message: string): Promise<void> {
     if (this.#publisher.status !== 'ready') throw new Error(`Redis connection is ${this.#publisher.status}`);
-    await this.#publisher.publish(this.#channel, message);
+    await this.#publisher.publish(channel, message);
   }
 
   /** The subscription looks dead (heartbeats stopped coming back): cut the connection and let ioredis redial. */
   reconnect(): void {
     // A connection that is not ready is already being redialled, and resubscribes when it is.
-    if (this.#closed || this.#subscriber.status !== 'ready') return;
+    if (this.#closed || this.#subscriber?.status !== 'ready') return;
     // Destroy, not disconnect(true): that ends the socket politely and waits for the peer to close its side,
     // which a dead peer never does, for ioredis's disconnectTimeout (2 s) before it redials.
-    this.#subscriber.stream.destroy();
+    this.#subscriber.stream?.destroy();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    await closeConnection(this.#subscriber);
+    if (this.#subscriber) await closeConnection(this.#subscriber);
   }
 }

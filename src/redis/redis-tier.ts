@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { RedisUnavailableError } from '../errors.js';
 import type { AcquireRequest, SharedRead, SharedTier, WriteRequest } from '../types.js';
 import type { KeySpace } from './keys.js';
@@ -37,8 +37,10 @@ function writeArgs(write: WriteRequest): Arg[] {
 /** The shared tier on Redis: entries, leases and tag stamps, changed only through the Lua scripts. */
 export class RedisTier implements SharedTier {
   readonly distributed = true;
-  readonly #client: Redis;
+  readonly #client: Redis | Cluster;
   readonly #keys: KeySpace;
+  /** Why this Redis must not be used, once that is known (see `refuse`). */
+  #refusal: string | undefined;
   readonly #owned: boolean;
   readonly #connectWait: number;
   /** Resolves at the next `ready` while calls wait for the connection. */
@@ -48,7 +50,7 @@ export class RedisTier implements SharedTier {
    * @param owned whether herdcache opened this connection (and so closes it).
    * @param connectWait how long a command waits for a connection that is still being established.
    */
-  constructor(client: Redis, keys: KeySpace, owned: boolean, connectWait: number) {
+  constructor(client: Redis | Cluster, keys: KeySpace, owned: boolean, connectWait: number) {
     this.#client = client;
     this.#keys = keys;
     this.#owned = owned;
@@ -60,7 +62,13 @@ export class RedisTier implements SharedTier {
    * a queued lease request that runs after its caller gave up would hold a lease nobody uses. A connection
    * still being set up (a fresh cache) gets a short, bounded wait.
    */
+  /** From now on every call fails with `reason`: the Redis turned out to be unusable as configured. */
+  refuse(reason: string): void {
+    this.#refusal = reason;
+  }
+
   async #ready(): Promise<void> {
+    if (this.#refusal !== undefined) throw new RedisUnavailableError(this.#refusal);
     const status = this.#client.status;
     if (status === 'ready') return;
     if (status !== 'wait' && status !== 'connecting' && status !== 'connect') {
@@ -208,7 +216,7 @@ export class RedisTier implements SharedTier {
 }
 
 /** QUIT politely, and cut the connection if Redis does not answer. */
-export async function closeConnection(client: Redis): Promise<void> {
+export async function closeConnection(client: Redis | Cluster): Promise<void> {
   if (client.status === 'end') return;
   if (client.status !== 'ready') {
     client.disconnect();
@@ -228,7 +236,7 @@ export async function closeConnection(client: Redis): Promise<void> {
  * disconnect() alone ends the socket and waits for the peer to close its side, up to ioredis's
  * disconnectTimeout (2 s): a paused or dead Redis never does, and close() would hang that long.
  */
-function cut(client: Redis): void {
+function cut(client: Redis | Cluster): void {
   client.disconnect();
-  client.stream?.destroy();
+  if ('stream' in client) client.stream?.destroy();
 }

@@ -46,8 +46,19 @@ describe('issue 9, observed against Redis', () => {
     for (let round = 0; round < 10; round += 1) {
       const key = `k${round}`;
       await other.cached(key, () => 'v1');
+      // The other node holds v1 locally until the set's notice reaches it; it is a different connection, so
+      // that may be after the set resolves here.
+      const heard = new Promise<void>((resolve) => {
+        const listener = ({ keys }: { keys: readonly string[] }) => {
+          if (!keys.includes(key)) return;
+          other.off('invalidate', listener);
+          resolve();
+        };
+        other.on('invalidate', listener);
+      });
       await Promise.all([cache.set(key, 'v2'), cache.cached(key, () => 'raced')]);
       expect(await cache.cached(key, () => 'loaded')).toBe('v2');
+      await heard;
       expect(await other.cached(key, () => 'loaded')).toBe('v2');
     }
   });

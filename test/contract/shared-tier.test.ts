@@ -39,7 +39,7 @@ const adapters: Record<string, () => Promise<Adapter>> = {
     const keys = new KeySpace(prefix);
     return {
       tier: new RedisTier(client, keys, false, 1_000),
-      bus: new RedisBus(subscriber, client, keys.channel),
+      bus: new RedisBus(async () => subscriber, client, keys.channel, keys.beatChannel('contract')),
       poke: async (key, raw) => {
         await client.set(keys.value(key), raw);
       },

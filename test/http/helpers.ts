@@ -128,7 +128,11 @@ export class Harness {
    * (Redis's own clock, which decides freshness with Redis, cannot be moved).
    */
   wallClockCache(options: CacheOptions = {}): Cache {
-    const clock = { now: () => Date.now(), schedule: systemClock.schedule };
+    const clock = {
+      now: () => Date.now(),
+      schedule: systemClock.schedule,
+      afterPendingIo: systemClock.afterPendingIo,
+    };
     const cache = new Cache(options, { clock });
     this.#caches.push(cache);
     return cache;

@@ -29,23 +29,42 @@ export function assertRedisServerInstalled(): void {
   if (probe.error || probe.status !== 0) throw new Error(INSTALL_HINT);
 }
 
-async function freePort(): Promise<number> {
+async function portIsFree(port: number): Promise<boolean> {
   const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
-function startProcess(port: number, dir: string): Promise<ChildProcess> {
+/**
+ * A free loopback port. With `clusterBus`, port + 10000 (where a cluster node listens for its peers) is free
+ * as well, so the port is drawn below 55535.
+ */
+export async function freePort(clusterBus = false): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 30_000);
+    if ((await portIsFree(port)) && (!clusterBus || (await portIsFree(port + 10_000)))) return port;
+  }
+}
+
+function startProcess(port: number, dir: string, extra: readonly string[] = []): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      ...extra,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return new Promise((resolve, reject) => {
@@ -69,18 +88,18 @@ function waitForExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-/** Starts a redis-server on a free loopback port. */
-export async function spawnRedis(): Promise<SpawnedRedis> {
+/** Starts a redis-server on a free loopback port; `extra` are more command-line arguments. */
+export async function spawnRedis(extra: readonly string[] = [], port?: number): Promise<SpawnedRedis> {
   assertRedisServerInstalled();
   const dir = mkdtempSync(join(tmpdir(), 'herdcache-redis-'));
-  const port = await freePort();
-  let child = await startProcess(port, dir);
+  const chosen = port ?? (await freePort());
+  let child = await startProcess(chosen, dir, extra);
   const signal = (name: NodeJS.Signals) => {
     child.kill(name);
   };
   return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
+    url: `redis://127.0.0.1:${chosen}`,
+    port: chosen,
     get pid() {
       return child.pid ?? -1;
     },
@@ -92,7 +111,7 @@ export async function spawnRedis(): Promise<SpawnedRedis> {
       await waitForExit(child);
     },
     async restart() {
-      child = await startProcess(port, dir);
+      child = await startProcess(chosen, dir, extra);
     },
     async stop() {
       child.kill('SIGCONT');

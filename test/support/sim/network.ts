@@ -124,6 +124,7 @@ class SimBus implements Bus {
   readonly #network: SimNetwork;
   readonly #sim: Sim;
   #unsubscribe: (() => void) | undefined;
+  #onMessage: ((message: string) => void) | undefined;
   #lastDelivered = 0;
 
   constructor(network: SimNetwork, sim: Sim) {
@@ -132,17 +133,24 @@ class SimBus implements Bus {
   }
 
   async subscribe(onMessage: (message: string) => void): Promise<void> {
-    this.#unsubscribe = this.#network.server.subscribe((message) => {
-      const at = Math.max(this.#lastDelivered, this.#sim.now + this.#network.delay());
-      this.#lastDelivered = at;
-      this.#sim.at(at, () => {
-        if (this.#unsubscribe) onMessage(message);
-      });
+    this.#onMessage = onMessage;
+    this.#unsubscribe = this.#network.server.subscribe((message) => this.#deliver(message));
+  }
+
+  #deliver(message: string): void {
+    const at = Math.max(this.#lastDelivered, this.#sim.now + this.#network.delay());
+    this.#lastDelivered = at;
+    this.#sim.at(at, () => {
+      if (this.#unsubscribe) this.#onMessage?.(message);
     });
   }
 
   async publish(message: string): Promise<void> {
     this.#network.server.publish(message);
+  }
+
+  async beat(message: string): Promise<void> {
+    if (this.#unsubscribe) this.#deliver(message);
   }
 
   reconnect(): void {}

@@ -30,6 +30,7 @@ export class Sim {
     return {
       now: () => this.now + offset,
       schedule: (callback, ms) => this.at(this.now + Math.max(0, ms), callback),
+      afterPendingIo: (callback) => this.at(this.now, callback),
     };
   }
 
