@@ -58,6 +58,7 @@ export type Report =
   | { ev: 'stored'; key: string; n: number; at: number }
   | { ev: 'wait'; key: string; at: number }
   | { ev: 'invalidated'; key: string; at: number }
+  | { ev: 'tagInvalidated'; tag: string; at: number }
   | { ev: 'result'; id: number; results: CallResult[] }
   | { ev: 'done'; id: number };
 
@@ -129,6 +130,9 @@ process.on('message', async (command: Command) => {
       });
       cache.on('invalidate', ({ keys, origin }) => {
         if (origin === 'remote') for (const key of keys) send({ ev: 'invalidated', key, at: Date.now() });
+      });
+      cache.on('invalidateTag', ({ tags, origin }) => {
+        if (origin === 'remote') for (const tag of tags) send({ ev: 'tagInvalidated', tag, at: Date.now() });
       });
       await cache.ready();
       send({ ev: 'ready', pid: process.pid });

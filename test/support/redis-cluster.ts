@@ -13,7 +13,10 @@ export interface SpawnedCluster {
   readonly urls: readonly string[];
   /** The node serving `slot` as master right now. */
   masterOf(slot: number): Promise<SpawnedRedis>;
-  /** Resolves once every live node reports `cluster_state:ok` and agrees on one master per slot range. */
+  /**
+   * Resolves once every live node reports `cluster_state:ok`, every replica has synced with its master, and
+   * all agree on one master per slot.
+   */
   settled(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -23,8 +26,10 @@ export const CLUSTER_NODE_TIMEOUT = 1_000;
 
 async function info(url: string, section: string): Promise<string> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500 });
+  client.on('error', () => {});
   try {
     await client.connect();
+    if (section === 'REPLICATION') return await client.info('replication');
     return String(await client.call('CLUSTER', section));
   } finally {
     client.disconnect();
@@ -65,31 +70,36 @@ export async function spawnCluster(masters = 3, replicasPerMaster = 1): Promise<
   }
   const urls = nodes.map((node) => node.url);
   const byPort = new Map(nodes.map((node) => [node.port, node]));
-  const cluster: SpawnedCluster = {
-    nodes,
-    urls,
-    async masterOf(slot) {
-      for (const node of nodes) {
-        let shards: string;
-        try {
-          shards = await info(node.url, 'NODES');
-        } catch {
-          continue;
-        }
-        for (const line of shards.split('\n')) {
+  /** Each reachable node's view of which master port serves each slot. */
+  const views = async (): Promise<Map<number, number>[]> => {
+    const tables = await Promise.all(nodes.map((node) => info(node.url, 'NODES').catch(() => undefined)));
+    return tables
+      .filter((table): table is string => table !== undefined)
+      .map((table) => {
+        const owners = new Map<number, number>();
+        for (const line of table.split('\n')) {
           const fields = line.split(' ');
           if (!fields[2]?.includes('master') || fields[2].includes('fail')) continue;
           const port = Number(fields[1]?.split(':')[1]?.split('@')[0]);
           for (const range of fields.slice(8)) {
+            if (range.startsWith('[')) continue;
             const [from, to = from] = range.split('-').map(Number);
-            if (from !== undefined && to !== undefined && slot >= from && slot <= to) {
-              const owner = byPort.get(port);
-              if (owner) return owner;
-            }
+            for (let slot = from ?? 0; slot <= (to ?? -1); slot++) owners.set(slot, port);
           }
         }
-      }
-      throw new Error(`no master serves slot ${slot}`);
+        return owners;
+      });
+  };
+  const cluster: SpawnedCluster = {
+    nodes,
+    urls,
+    async masterOf(slot) {
+      await cluster.settled();
+      const view = await views();
+      const port = view[0]?.get(slot);
+      const owner = port === undefined ? undefined : byPort.get(port);
+      if (!owner) throw new Error(`no master serves slot ${slot}`);
+      return owner;
     },
     async settled() {
       for (;;) {
@@ -97,7 +107,22 @@ export async function spawnCluster(masters = 3, replicasPerMaster = 1): Promise<
           nodes.map((node) => info(node.url, 'INFO').catch(() => 'unreachable')),
         );
         const live = states.filter((state) => state !== 'unreachable');
-        if (live.every((state) => state.includes('cluster_state:ok'))) return;
+        const replication = await Promise.all(
+          nodes.map((node) => info(node.url, 'REPLICATION').catch(() => 'unreachable')),
+        );
+        // A replica that has not synced with its master yet could not be promoted if the master failed.
+        const synced = replication.every(
+          (state) => !state.includes('role:slave') || state.includes('master_link_status:up'),
+        );
+        if (synced && live.every((state) => state.includes('cluster_state:ok'))) {
+          // ...and every live node sees the same master for every slot (after a failover, a resumed old
+          // master takes a moment to learn that it was replaced).
+          const seen = await views();
+          const table = (view: Map<number, number>) =>
+            Array.from({ length: 16_384 }, (_, slot) => view.get(slot) ?? 0).join(',');
+          const first = table(seen[0] ?? new Map());
+          if (seen.every((view) => table(view) === first)) return;
+        }
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },

@@ -1,0 +1,136 @@
+/**
+ * Faults on a real Redis Cluster: a master paused until its replica is promoted, and the node that carries
+ * a cache's subscription killed.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Cache, createCache } from '../../src/index.js';
+import { KeySpace } from '../../src/redis/keys.js';
+import { type SpawnedCluster, spawnCluster } from '../support/redis-cluster.js';
+
+let cluster: SpawnedCluster;
+const open: Cache[] = [];
+
+beforeAll(async () => {
+  cluster = await spawnCluster();
+}, 60_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((cache) => cache.close()));
+});
+
+function node(prefix: string, options: Parameters<typeof createCache>[0] = {}): Cache {
+  const cache = createCache({ redis: { cluster: [...cluster.urls] }, prefix, redisTimeout: 200, ...options });
+  cache.on('error', () => {});
+  open.push(cache);
+  return cache;
+}
+
+async function slotOf(name: string): Promise<number> {
+  const probe = new Redis(cluster.urls[0] as string);
+  try {
+    return Number(await probe.call('CLUSTER', 'KEYSLOT', name));
+  } finally {
+    probe.disconnect();
+  }
+}
+
+const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('a Redis Cluster in trouble', () => {
+  it('survives a master paused for 6 s and failed over under 100 lookups/s: no caller error, service resumes', async () => {
+    const prefix = `test:cluster-faults:${randomUUID()}:`;
+    const space = new KeySpace(prefix);
+    const a = node(prefix, { local: false });
+    const b = node(prefix, { local: false });
+    await Promise.all([a.ready(), b.ready()]);
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    for (const key of keys) await a.cached(key, () => `v-${key}`, { ttl: 60_000 });
+    const victimSlot = await slotOf(space.value('k0'));
+    const victim = await cluster.masterOf(victimSlot);
+
+    const failures: unknown[] = [];
+    let calls = 0;
+    let running = true;
+    const traffic = (async () => {
+      for (let i = 0; running; i++) {
+        const cache = i % 2 === 0 ? a : b;
+        const key = keys[i % keys.length] as string;
+        calls++;
+        cache
+          .cached(key, () => `reloaded-${key}`, { ttl: 60_000 })
+          .catch((error: unknown) => failures.push(error));
+        await tick(10);
+      }
+    })();
+
+    victim.pause();
+    await tick(6_000);
+    victim.resume();
+    await cluster.settled();
+    running = false;
+    await traffic;
+    expect(calls).toBeGreaterThan(300);
+    expect(failures).toEqual([]);
+
+    // After the promotion the key's slot is served by the former replica; the fleet uses Redis again.
+    expect((await cluster.masterOf(victimSlot)).port).not.toBe(victim.port);
+    let recovered = false;
+    while (!recovered) {
+      await b.invalidate('k0').catch(() => {});
+      await a.cached('k0', () => 'after', { ttl: 60_000 });
+      recovered = (await b.lookup('k0', () => 'not-shared')).tier === 'shared';
+    }
+    expect(recovered).toBe(true);
+  }, 60_000);
+
+  it('moves the subscription when its node is killed, flushes, and hears invalidations again', async () => {
+    const prefix = `test:cluster-faults:${randomUUID()}:`;
+    const reader = node(prefix, { heartbeatInterval: 100 });
+    await reader.ready();
+    // The node carrying the reader's subscription: the only one where its beat channel has a subscriber
+    // (classic PUBSUB CHANNELS answers for the node asked).
+    let carrier: (typeof cluster.nodes)[number] | undefined;
+    for (const candidate of cluster.nodes) {
+      const probe = new Redis(candidate.port, '127.0.0.1');
+      const channels = (await probe.call('PUBSUB', 'CHANNELS', `${prefix}bus:beat:*`)) as string[];
+      probe.disconnect();
+      if (channels.length > 0) carrier = candidate;
+    }
+    expect(carrier).toBeDefined();
+    const writer = node(prefix, { heartbeatInterval: 100 });
+    await writer.ready();
+
+    await reader.cached('k', () => 'v1');
+    const flushed = new Promise((resolve) => reader.once('localFlush', resolve));
+    await carrier?.kill();
+    await flushed;
+    const moved = new Promise((resolve) =>
+      reader.on(
+        'localFlush',
+        ({ reason }) => reason === 'subscriber moved to another node' && resolve(reason),
+      ),
+    );
+    await moved;
+
+    await cluster.settled();
+    await reader.cached('k', () => 'v1');
+    const heard = new Promise((resolve) =>
+      reader.on(
+        'invalidate',
+        ({ keys, origin }) => origin === 'remote' && keys.includes('k') && resolve(keys),
+      ),
+    );
+    let sent = false;
+    while (!sent)
+      sent = await writer.invalidate('k').then(
+        () => true,
+        () => false,
+      );
+    await heard;
+    expect(await reader.cached('k', () => 'v2')).toBe('v2');
+  }, 60_000);
+});
