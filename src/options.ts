@@ -157,8 +157,9 @@ export interface CacheOptions extends EntryPolicy {
   codec?: Codec;
   /**
    * Encoded values up to this many characters ride inside the `loaded` message, so woken followers need no
-   * second round trip.
-   * @default 16384
+   * second round trip. Every node of the fleet receives that message, waiting or not: in a large fleet the
+   * bytes cost more than the round trip saved, so values stay out of it unless this is raised.
+   * @default 0
    */
   inlineValueLimit?: number;
 }
@@ -231,7 +232,7 @@ export const DEFAULTS = Object.freeze({
   heartbeatInterval: 1_000,
   maxLocalAge: 60_000,
   local: Object.freeze({ max: 10_000 }),
-  inlineValueLimit: 16_384,
+  inlineValueLimit: 0,
 });
 
 // Durations that drive a timer: longer than any timer Node accepts would silently become 1 ms.

@@ -156,6 +156,26 @@ export class GetOrLoad {
     this.#refreshes.run(key, () => this.#resolve(key, loader, policy, entry, mode)).catch(() => {});
   }
 
+  /**
+   * A shared hit at the cost of a GET: one read of the entry and the server's clock, no lease logic. Only
+   * an entry that is fresh and not due for early refresh, as judged on this node's (conservative) view of
+   * the server's clock, is served; anything else goes to the lease script, which decides authoritatively.
+   */
+  async #freshSharedHit(key: string, stamp: number): Promise<Lookup<unknown> | undefined> {
+    const node = this.#node;
+    const sentAt = node.clock.now();
+    const read = await node.shared.read(key);
+    // Missing or foreign data: the lease script reads it again and reports it.
+    if (read.raw === null || read.problem !== undefined) return undefined;
+    const reading = await readStored(node, key, read.raw, undefined, serverOffset(sentAt, read.serverNow));
+    const stored = reading.entry;
+    const now = node.clock.now();
+    if (stored === undefined || now >= stored.freshUntil || now >= stored.refreshAt) return undefined;
+    fill(node, key, stored, reading.encoded as string, stamp);
+    node.emit('hit', { key, tier: 'shared', age: now - stored.createdAt });
+    return served(stored, 'hit', 'shared', now);
+  }
+
   async #resolve<T>(
     key: string,
     loader: Loader<T>,
@@ -177,15 +197,23 @@ export class GetOrLoad {
         ? { mode: 'read' }
         : { mode: 'refresh', id: mode.refreshOf }
       : { mode: 'read' };
+    // A caller's first question is a plain read; the lease script runs only if that finds no fresh entry.
+    let readFirst = !mode.background && node.shared.distributed;
     try {
       for (;;) {
         if (node.closing.aborted) throw new CacheClosedError();
         const token = newToken();
         const stamp = node.generations.stamp();
         armed.reset();
-        const sentAt = node.clock.now();
         let read: SharedRead;
+        let sentAt: number;
         try {
+          if (readFirst) {
+            readFirst = false;
+            const hit = await this.#freshSharedHit(key, stamp);
+            if (hit !== undefined) return hit;
+          }
+          sentAt = node.clock.now();
           read = await node.shared.acquire(key, {
             token,
             leaseTtl: node.options.leaseTtl,

@@ -33,12 +33,10 @@ function prefix(): string {
 async function mastersOf(keys: readonly string[], space: KeySpace): Promise<number[]> {
   const probe = new Redis(cluster.urls[0] as string);
   try {
-    return await Promise.all(
-      keys.map(
-        async (key) =>
-          (await cluster.masterOf(Number(await probe.call('CLUSTER', 'KEYSLOT', space.value(key))))).port,
-      ),
+    const slots = await Promise.all(
+      keys.map(async (key) => Number(await probe.call('CLUSTER', 'KEYSLOT', space.value(key)))),
     );
+    return (await cluster.mastersOf(slots)).map((master) => master.port);
   } finally {
     probe.disconnect();
   }

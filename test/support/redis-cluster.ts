@@ -13,6 +13,8 @@ export interface SpawnedCluster {
   readonly urls: readonly string[];
   /** The node serving `slot` as master right now. */
   masterOf(slot: number): Promise<SpawnedRedis>;
+  /** The nodes serving `slots` as masters right now, in order. */
+  mastersOf(slots: readonly number[]): Promise<SpawnedRedis[]>;
   /**
    * Resolves once every live node reports `cluster_state:ok`, every replica has synced with its master, and
    * all agree on one master per slot.
@@ -94,12 +96,17 @@ export async function spawnCluster(masters = 3, replicasPerMaster = 1): Promise<
     nodes,
     urls,
     async masterOf(slot) {
+      return (await cluster.mastersOf([slot]))[0] as SpawnedRedis;
+    },
+    async mastersOf(slots) {
       await cluster.settled();
-      const view = await views();
-      const port = view[0]?.get(slot);
-      const owner = port === undefined ? undefined : byPort.get(port);
-      if (!owner) throw new Error(`no master serves slot ${slot}`);
-      return owner;
+      const view = (await views())[0];
+      return slots.map((slot) => {
+        const port = view?.get(slot);
+        const owner = port === undefined ? undefined : byPort.get(port);
+        if (!owner) throw new Error(`no master serves slot ${slot}`);
+        return owner;
+      });
     },
     async settled() {
       for (;;) {
