@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { parseBusFlags, runBus } from './bus.js';
 import { FRESHNESS_FLAGS, runFreshness } from './freshness.js';
 import { HIT_PATH_FLAGS, runHitPath } from './hit-path.js';
 import { HTTP_FLAGS, runHttp } from './http.js';
@@ -22,7 +23,7 @@ import {
 import { runStampede, STAMPEDE_FLAGS } from './stampede.js';
 import { runWakeup, WAKEUP_FLAGS } from './wakeup.js';
 
-const SCENARIOS = ['hit-path', 'wakeup', 'stampede', 'freshness', 'http'] as const;
+const SCENARIOS = ['hit-path', 'wakeup', 'stampede', 'freshness', 'http', 'bus'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -32,7 +33,7 @@ const { values } = parseArgs({
 if (values.help === true) {
   console.log(
     [
-      'usage: npm run bench -- [--only hit-path,wakeup,stampede,freshness,http] [--no-report]',
+      'usage: npm run bench -- [--only hit-path,wakeup,stampede,freshness,http,bus] [--no-report]',
       '  --only <a,b>   run only these scenarios (with their default flags)',
       '  --no-report    leave bench/README.md and bench/charts alone; JSON lines only',
     ].join('\n'),
@@ -54,6 +55,7 @@ const runners: Record<Scenario, (redisUrl: string) => Promise<ScenarioReport>> =
   stampede: (url) => runStampede(parseFlags('stampede', STAMPEDE_FLAGS, argv), url),
   freshness: (url) => runFreshness(parseFlags('freshness', FRESHNESS_FLAGS, argv), url),
   http: (url) => runHttp(parseFlags('http', HTTP_FLAGS, argv), url),
+  bus: (url) => runBus(parseBusFlags(argv), url),
 };
 
 const started = performance.now();
