@@ -1,8 +1,10 @@
 import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis';
 import { ConfigurationError } from '../errors.js';
+import type { Bus } from '../types.js';
 import { KeySpace } from './keys.js';
 import { RedisBus } from './redis-bus.js';
 import { RedisTier } from './redis-tier.js';
+import { ShardedBus } from './sharded-bus.js';
 
 /** How to reach a Redis Cluster: the URLs of some of its nodes (herdcache discovers the rest). */
 export interface RedisClusterConfig {
@@ -12,9 +14,6 @@ export interface RedisClusterConfig {
 
 /** What the `redis` option accepts. */
 export type RedisConnection = Redis | Cluster | string | RedisClusterConfig;
-
-/** A cluster subscriber that cannot reach its node this many times in a row moves to another node. */
-const SUBSCRIBER_ATTEMPTS_PER_NODE = 3;
 
 /**
  * Options for connections herdcache opens itself: fail fast instead of queueing commands through a
@@ -48,7 +47,7 @@ function subscriberConnection(redisTimeout: number): RedisOptions {
 /** What `connectRedis` hands the cache. */
 export interface RedisParts {
   readonly tier: RedisTier;
-  readonly bus: RedisBus;
+  readonly bus: Bus;
 }
 
 function isCluster(client: Redis | Cluster): client is Cluster {
@@ -67,26 +66,6 @@ function urlOptions(url: string): RedisOptions {
     ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
     ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
     ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
-  };
-}
-
-/**
- * Subscriber connections to a cluster's nodes in turn: each gives up after a few failed attempts, and the
- * bus then dials the next node, from the cluster's current view (waiting for its first one if need be).
- */
-function clusterSubscribers(cluster: Cluster, options: RedisOptions): () => Promise<Redis> {
-  let turn = 0;
-  return async () => {
-    if (cluster.nodes('all').length === 0) await new Promise((resolve) => cluster.once('ready', resolve));
-    const nodes = cluster.nodes('all');
-    const node = nodes[turn++ % nodes.length] as Redis;
-    return new Redis({
-      ...options,
-      host: node.options.host,
-      port: node.options.port,
-      retryStrategy: (attempt) =>
-        attempt > SUBSCRIBER_ATTEMPTS_PER_NODE ? null : Math.min(50 * 2 ** attempt, 1_000),
-    });
   };
 }
 
@@ -121,46 +100,78 @@ export function connectRedis(
   connectWait: number,
   onError: (error: Error) => void,
 ): RedisParts {
-  const keys = new KeySpace(prefix);
-  let client: Redis | Cluster;
-  let owned: Redis | Cluster | undefined;
-  let dial: () => Promise<Redis>;
   if (typeof redis === 'string') {
-    client = owned = new Redis(redis, ownedConnection(connectWait));
-    dial = async () => new Redis(redis, subscriberConnection(connectWait));
-  } else if ('cluster' in redis && Array.isArray(redis.cluster)) {
+    const keys = new KeySpace(prefix);
+    const client = new Redis(redis, ownedConnection(connectWait));
+    client.on('error', onError);
+    const tier = new RedisTier(client, keys, true, connectWait);
+    refuseClusterNode(client, tier, onError);
+    const bus = classicBus(
+      keys,
+      nodeId,
+      client,
+      onError,
+      async () => new Redis(redis, subscriberConnection(connectWait)),
+    );
+    return { tier, bus };
+  }
+  if ('cluster' in redis && Array.isArray(redis.cluster)) {
     const first = redis.cluster[0] as string;
-    const nodeOptions = { ...ownedConnection(connectWait), ...urlOptions(first) };
     const cluster = new Cluster(redis.cluster.map(nodeOf), {
       enableOfflineQueue: false,
-      redisOptions: nodeOptions,
+      redisOptions: { ...ownedConnection(connectWait), ...urlOptions(first) },
       clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1_000),
     });
-    client = owned = cluster;
-    dial = clusterSubscribers(cluster, { ...subscriberConnection(connectWait), ...urlOptions(first) });
-  } else {
-    const borrowed = redis as Redis | Cluster;
-    client = borrowed;
-    dial = isCluster(borrowed)
-      ? clusterSubscribers(borrowed, {
-          ...borrowed.options.redisOptions,
-          ...subscriberConnection(connectWait),
-        })
-      : async () => borrowed.duplicate(subscriberConnection(connectWait));
+    cluster.on('error', onError);
+    const subscriberOptions = { ...subscriberConnection(connectWait), ...urlOptions(first) };
+    return clusterParts(cluster, true, prefix, subscriberOptions, connectWait, onError);
   }
-  if (owned) owned.on('error', onError);
-  const tier = new RedisTier(client, keys, owned !== undefined, connectWait);
-  if (!isCluster(client)) refuseClusterNode(client, tier, onError);
-  const bus = new RedisBus(
+  const borrowed = redis as Redis | Cluster;
+  if (isCluster(borrowed)) {
+    const subscriberOptions = { ...borrowed.options.redisOptions, ...subscriberConnection(connectWait) };
+    return clusterParts(borrowed, false, prefix, subscriberOptions, connectWait, onError);
+  }
+  const keys = new KeySpace(prefix);
+  const tier = new RedisTier(borrowed, keys, false, connectWait);
+  refuseClusterNode(borrowed, tier, onError);
+  const bus = classicBus(keys, nodeId, borrowed, onError, async () =>
+    borrowed.duplicate(subscriberConnection(connectWait)),
+  );
+  return { tier, bus };
+}
+
+/** Classic pub/sub on one channel, through a subscriber connection of our own (even for a borrowed client). */
+function classicBus(
+  keys: KeySpace,
+  nodeId: string,
+  publisher: Redis,
+  onError: (error: Error) => void,
+  dial: () => Promise<Redis>,
+): RedisBus {
+  return new RedisBus(
     async () => {
-      // The subscriber is always ours, even when the command connection is the user's.
       const subscriber = await dial();
       subscriber.on('error', onError);
       return subscriber;
     },
-    client,
+    publisher,
     keys.channel,
     keys.beatChannel(nodeId),
   );
-  return { tier, bus };
+}
+
+/** A Redis Cluster: keys and notices by slot group, sharded pub/sub. */
+function clusterParts(
+  cluster: Cluster,
+  owned: boolean,
+  prefix: string,
+  subscriberOptions: RedisOptions,
+  connectWait: number,
+  onError: (error: Error) => void,
+): RedisParts {
+  const keys = new KeySpace(prefix, 'sharded');
+  return {
+    tier: new RedisTier(cluster, keys, owned, connectWait),
+    bus: new ShardedBus(cluster, keys, subscriberOptions, onError),
+  };
 }

@@ -1,44 +1,77 @@
 import { createHash } from 'node:crypto';
+import { GROUP_TAGS, groupOf } from './slots.js';
+
+/** How notices travel: classic pub/sub on one channel, or sharded pub/sub on each group's channel. */
+export type PubSubMode = 'classic' | 'sharded';
 
 /**
- * Redis key naming. The user key is hashed into a `{...}` hash tag so that the value and the lease of one
- * key share a Cluster slot (the Lua scripts touch both) whatever characters or length the key has. Each tag
- * has a record of its own, in a slot of its own, so no single key is read by every tagged lookup.
+ * Redis key and channel naming. A user key is hashed: its value and lease share the `{...}` hash tag of
+ * the key's group (see slots.ts), so the Lua scripts can touch both, and the rest of the name is the key's
+ * SHA-1, so keys may hold any character and be of any length. Each tag has a record of its own, in its own
+ * group, so no single key is read by every tagged lookup.
+ *
+ * In sharded mode (Redis Cluster) a notice about a key goes to its group's channel, which lives in the
+ * key's slot: the script that changes the key publishes on the shard that holds it, and no other shard
+ * carries it. In classic mode (a single Redis) every notice goes to one channel.
  */
 export class KeySpace {
+  readonly mode: PubSubMode;
+  /** The command the scripts publish with. */
+  readonly publishCommand: 'PUBLISH' | 'SPUBLISH';
+  /** The classic channel (classic mode only). */
   readonly channel: string;
   readonly #prefix: string;
 
-  constructor(prefix: string) {
+  constructor(prefix: string, mode: PubSubMode = 'classic') {
     this.#prefix = prefix;
+    this.mode = mode;
+    this.publishCommand = mode === 'sharded' ? 'SPUBLISH' : 'PUBLISH';
     this.channel = `${prefix}bus`;
   }
 
-  /** The channel only `node` listens to, for its heartbeats. */
+  #name(text: string): { base: string; group: number } {
+    const digest = createHash('sha1').update(text).digest();
+    const group = groupOf(digest);
+    return { base: `${this.#prefix}{${GROUP_TAGS[group]}}${digest.toString('base64url')}`, group };
+  }
+
+  /** The channel of a group: in its slot (sharded), or the one channel (classic). */
+  groupChannel(group: number): string {
+    return this.mode === 'sharded' ? `${this.#prefix}{${GROUP_TAGS[group]}}bus` : this.channel;
+  }
+
+  /** Every channel a node listens to for notices. */
+  channels(): string[] {
+    return this.mode === 'sharded' ? GROUP_TAGS.map((_, group) => this.groupChannel(group)) : [this.channel];
+  }
+
+  /** The channel only `node` listens to, for its heartbeats (classic mode). */
   beatChannel(node: string): string {
     return `${this.channel}:beat:${node}`;
   }
 
   /** The record holding a tag's invalidation stamp. */
   tag(tag: string): string {
-    return `${this.#prefix}{${createHash('sha1').update(`tag\0${tag}`).digest('base64url')}}:t`;
+    return this.tagNames(tag).record;
   }
 
-  #slot(key: string): string {
-    return `${this.#prefix}{${createHash('sha1').update(key).digest('base64url')}}`;
+  /** A tag's record and the channel its notices travel on. */
+  tagNames(tag: string): { record: string; channel: string } {
+    const { base, group } = this.#name(`tag\0${tag}`);
+    return { record: `${base}:t`, channel: this.groupChannel(group) };
   }
 
   value(key: string): string {
-    return `${this.#slot(key)}:v`;
+    return `${this.#name(key).base}:v`;
   }
 
   lease(key: string): string {
-    return `${this.#slot(key)}:l`;
+    return `${this.#name(key).base}:l`;
   }
 
-  /** Both names at the cost of one hash, for the scripts that touch both. */
-  valueAndLease(key: string): [string, string] {
-    const slot = this.#slot(key);
-    return [`${slot}:v`, `${slot}:l`];
+  /** Value, lease and notice channel of a key, at the cost of one hash. */
+  of(key: string): { value: string; lease: string; channel: string } {
+    const { base, group } = this.#name(key);
+    return { value: `${base}:v`, lease: `${base}:l`, channel: this.groupChannel(group) };
   }
 }

@@ -2,17 +2,13 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Bus } from '../types.js';
 import { closeConnection } from './redis-tier.js';
 
-/** Opens a fresh subscriber connection (to the next node, for a Cluster). */
+/** Opens the subscriber connection. */
 export type DialSubscriber = () => Promise<Redis>;
 
 /**
- * The bus on Redis pub/sub, over a connection of its own (a subscribed connection can do nothing else).
- * Pub/sub is at-most-once: every disconnect is reported as "messages may have been lost".
- *
- * The subscriber is always a plain connection, also for a Cluster: classic PUBLISH reaches every node of a
- * cluster, so one node is enough, and a connection of our own tells us when it drops, which ioredis's
- * cluster subscriber (it moves silently) does not. When a cluster node goes away for good its connection
- * gives up, and the bus dials the next node.
+ * The bus on classic Redis pub/sub (a single Redis), over a connection of its own (a subscribed connection
+ * can do nothing else). Pub/sub is at-most-once: every disconnect is reported as "messages may have been
+ * lost". A Redis Cluster uses `ShardedBus` instead.
  *
  * Heartbeats travel on a channel of this node's own: each node hears only its own beats, so their cost does
  * not grow with the fleet.
@@ -75,16 +71,6 @@ export class RedisBus implements Bus {
       subscriber.subscribe(this.#channel, this.#beatChannel).then(
         () => {
           if (current()) handlers.onLost('subscriber reconnected');
-        },
-        () => {},
-      );
-    });
-    subscriber.on('end', () => {
-      // The connection gave up on its node (only cluster subscribers do): move to another node.
-      if (!current()) return;
-      this.#connect().then(
-        () => {
-          if (!this.#closed) handlers.onLost('subscriber moved to another node');
         },
         () => {},
       );

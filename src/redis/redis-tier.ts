@@ -110,13 +110,12 @@ export class RedisTier implements SharedTier {
   }
 
   async acquire(key: string, request: AcquireRequest): Promise<SharedRead> {
-    const reply = (await this.#run(ACQUIRE, this.#keys.valueAndLease(key), [
-      request.token,
-      request.leaseTtl,
-      request.mode,
-      request.id ?? '',
-      request.refreshMargin ?? '',
-    ])) as [string, SharedRead['role'], number, number, string, string?];
+    const names = this.#keys.of(key);
+    const reply = (await this.#run(
+      ACQUIRE,
+      [names.value, names.lease],
+      [request.token, request.leaseTtl, request.mode, request.id ?? '', request.refreshMargin ?? ''],
+    )) as [string, SharedRead['role'], number, number, string, string?];
     const [raw, role, remaining, serverNow, detail, problem] = reply;
     const read: SharedRead = {
       raw: raw === '' ? null : raw,
@@ -135,20 +134,21 @@ export class RedisTier implements SharedTier {
     noticeHead: string,
     inlineLimit: number,
   ): Promise<{ stored: boolean; serverNow: number }> {
-    const [stored, serverNow] = (await this.#run(COMMIT, this.#keys.valueAndLease(key), [
-      ...writeArgs(write),
-      this.#keys.channel,
-      noticeHead,
-      inlineLimit,
-    ])) as [number, number];
+    const names = this.#keys.of(key);
+    const [stored, serverNow] = (await this.#run(
+      COMMIT,
+      [names.value, names.lease],
+      [...writeArgs(write), names.channel, noticeHead, inlineLimit, this.#keys.publishCommand],
+    )) as [number, number];
     return { stored: stored === 1, serverNow: Number(serverNow) };
   }
 
   async abandon(key: string, token: string, backoff: number, notice: string): Promise<boolean> {
+    const names = this.#keys.of(key);
     const done = await this.#run(
       ABANDON,
-      [this.#keys.lease(key)],
-      [token, backoff, this.#keys.channel, notice],
+      [names.lease],
+      [token, backoff, names.channel, notice, this.#keys.publishCommand],
     );
     return done === 1;
   }
@@ -168,24 +168,37 @@ export class RedisTier implements SharedTier {
   }
 
   async write(key: string, write: WriteRequest, notice: string): Promise<{ serverNow: number }> {
-    const serverNow = await this.#run(WRITE, this.#keys.valueAndLease(key), [
-      ...writeArgs(write),
-      this.#keys.channel,
-      notice,
-    ]);
+    const names = this.#keys.of(key);
+    const serverNow = await this.#run(
+      WRITE,
+      [names.value, names.lease],
+      [...writeArgs(write), names.channel, notice, this.#keys.publishCommand],
+    );
     return { serverNow: Number(serverNow) };
   }
 
   async remove(keys: readonly string[], notice: (key: string) => string): Promise<void> {
     // One script per key: keys of a batch may live in different Cluster slots.
     await Promise.all(
-      keys.map((key) => this.#run(REMOVE, this.#keys.valueAndLease(key), [this.#keys.channel, notice(key)])),
+      keys.map((key) => {
+        const names = this.#keys.of(key);
+        return this.#run(
+          REMOVE,
+          [names.value, names.lease],
+          [names.channel, notice(key), this.#keys.publishCommand],
+        );
+      }),
     );
   }
 
   async invalidateTag(tag: string, noticeHead: string, lifetime: number): Promise<number> {
+    const names = this.#keys.tagNames(tag);
     return Number(
-      await this.#run(INVALIDATE_TAG, [this.#keys.tag(tag)], [this.#keys.channel, noticeHead, lifetime]),
+      await this.#run(
+        INVALIDATE_TAG,
+        [names.record],
+        [names.channel, noticeHead, lifetime, this.#keys.publishCommand],
+      ),
     );
   }
 

@@ -98,8 +98,8 @@ end
 `;
 
 /**
- * KEYS: value, lease. ARGV: id (= token), tail, elapsed, ttl, swr, sie, channel, notice head, inline limit.
- * Stores only while the token holds the lease. Returns {stored 1/0, server time}.
+ * KEYS: value, lease. ARGV: id (= token), tail, elapsed, ttl, swr, sie, channel, notice head, inline limit,
+ * publish command. Stores only while the token holds the lease. Returns {stored 1/0, server time}.
  */
 export const COMMIT = script(
   2,
@@ -109,25 +109,29 @@ if get(KEYS[2]) ~= ARGV[1] then return {0, now} end
 local raw = store(KEYS[1], now)
 redis.call('DEL', KEYS[2])
 if #raw > tonumber(ARGV[9]) then raw = '' end
-redis.call('PUBLISH', ARGV[7], ARGV[8] .. int(now) .. '|' .. raw)
+redis.call(ARGV[10], ARGV[7], ARGV[8] .. int(now) .. '|' .. raw)
 return {1, now}
 `,
 );
 
-/** KEYS: value, lease. ARGV: id, tail, elapsed, ttl, swr, sie, channel, notice. `set`: returns server time. */
+/**
+ * KEYS: value, lease. ARGV: id, tail, elapsed, ttl, swr, sie, channel, notice, publish command. `set`:
+ * returns server time.
+ */
 export const WRITE = script(
   2,
   `${STORE}
 local now = clock()
 store(KEYS[1], now)
 redis.call('DEL', KEYS[2])
-redis.call('PUBLISH', ARGV[7], ARGV[8])
+redis.call(ARGV[9], ARGV[7], ARGV[8])
 return now
 `,
 );
 
 /**
- * KEYS: lease. ARGV: token, backoff, channel, notice. Only the holder gives the lease back and publishes. A
+ * KEYS: lease. ARGV: token, backoff, channel, notice, publish command. Only the holder gives the lease back
+ * and publishes. A
  * backoff marker names the failed load's token, so that it can be lifted (ACQUIRE mode lift) if overtaken.
  */
 export const ABANDON = script(
@@ -139,7 +143,7 @@ if tonumber(ARGV[2]) > 0 then
 else
   redis.call('DEL', KEYS[1])
 end
-redis.call('PUBLISH', ARGV[3], ARGV[4])
+redis.call(ARGV[5], ARGV[3], ARGV[4])
 return 1
 `,
 );
@@ -163,18 +167,18 @@ return {raw or '', clock(), problem or ''}
 `,
 );
 
-/** KEYS: value, lease. ARGV: channel, notice. Deletes the entry, revokes its lease. */
+/** KEYS: value, lease. ARGV: channel, notice, publish command. Deletes the entry, revokes its lease. */
 export const REMOVE = script(
   2,
   `
 redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('PUBLISH', ARGV[1], ARGV[2])
+redis.call(ARGV[3], ARGV[1], ARGV[2])
 return 1
 `,
 );
 
 /**
- * KEYS: tag record. ARGV: channel, notice head, lifetime. The new stamp is the server time, or one more than
+ * KEYS: tag record. ARGV: channel, notice head, lifetime, publish command. The new stamp is the server time, or one more than
  * the last stamp if the clock reads earlier, so stamps of one tag only grow. Returns the stamp.
  */
 export const INVALIDATE_TAG = script(
@@ -184,7 +188,7 @@ local now = clock()
 local stamp = math.max(now, (tonumber(get(KEYS[1]) or '') or 0) + 1)
 local keep = math.max(redis.call('PTTL', KEYS[1]), tonumber(ARGV[3]))
 redis.call('SET', KEYS[1], int(stamp), 'PX', keep)
-redis.call('PUBLISH', ARGV[1], ARGV[2] .. int(stamp) .. '|')
+redis.call(ARGV[4], ARGV[1], ARGV[2] .. int(stamp) .. '|')
 return stamp
 `,
 );

@@ -141,6 +141,51 @@ describe('a fleet of processes on a Redis Cluster', () => {
     await client.quit();
   });
 
+  it("carries each notice on its key's shard only: nothing is broadcast over the cluster bus", async () => {
+    const p = prefix();
+    const reader = createCache({ redis: { cluster: [...cluster.urls] }, prefix: p });
+    const writer = createCache({ redis: { cluster: [...cluster.urls] }, prefix: p });
+    open.push(reader, writer);
+    await Promise.all([reader.ready(), writer.ready()]);
+    const keys = Array.from({ length: 30 }, (_, i) => `n${i}`);
+    expect(new Set(await mastersOf(keys, new KeySpace(p))).size).toBe(3);
+    const broadcast = async () => {
+      const stats = await Promise.all(
+        cluster.nodes.map(async (node) => {
+          const probe = new Redis(node.port, '127.0.0.1');
+          try {
+            return String(await probe.call('CLUSTER', 'INFO'));
+          } finally {
+            probe.disconnect();
+          }
+        }),
+      );
+      const sum = (field: string) =>
+        stats.reduce((total, info) => total + Number(new RegExp(`${field}:(\\d+)`).exec(info)?.[1] ?? 0), 0);
+      return {
+        classic: sum('cluster_stats_messages_publish_sent'),
+        sharded: sum('cluster_stats_messages_publishshard_sent'),
+      };
+    };
+    const before = await broadcast();
+    const heard = new Set<string>();
+    const all = new Promise<void>((resolve) =>
+      reader.on('invalidate', ({ keys: invalidated, origin }) => {
+        if (origin !== 'remote') return;
+        for (const key of invalidated) heard.add(key);
+        if (heard.size === keys.length) resolve();
+      }),
+    );
+    for (const key of keys) await writer.invalidate(key);
+    await all;
+    const after = await broadcast();
+    // Classic PUBLISH would have sent each notice from its master to the 5 other nodes.
+    expect(after.classic - before.classic).toBe(0);
+    // Sharded notices only go from a master to its own replica.
+    expect(after.sharded - before.sharded).toBeGreaterThanOrEqual(keys.length);
+    expect(after.sharded - before.sharded).toBeLessThanOrEqual(2 * keys.length);
+  });
+
   it('refuses to run standalone on one cluster node given as a URL, and says so once', async () => {
     const cache = createCache({ redis: cluster.urls[0] as string, prefix: prefix(), redisTimeout: 200 });
     open.push(cache);

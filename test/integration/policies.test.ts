@@ -100,7 +100,13 @@ describe('policies against Redis', () => {
     expect(await b.cached('k', () => 'unused')).toBe('old');
     await expire(ttl);
     const slow = gate<string>();
-    const leading = a.lookup('k', () => slow.promise);
+    const leads = gate();
+    const leading = a.lookup('k', () => {
+      leads.open();
+      return slow.promise;
+    });
+    // b asks only once a holds the lease, so it is the follower.
+    await leads.promise;
     const following = b.lookup('k', () => 'never');
     expect(await leading).toMatchObject({ status: 'stale', value: 'old' });
     expect(await following).toMatchObject({ status: 'stale', value: 'old' });

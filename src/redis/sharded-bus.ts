@@ -1,0 +1,185 @@
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Bus } from '../types.js';
+import type { KeySpace } from './keys.js';
+import { closeConnection } from './redis-tier.js';
+import { GROUPS, SLOTS } from './slots.js';
+
+/** How long to wait between attempts to (re)build the subscriptions, doubling up to the cap. */
+const REBUILD_DELAY = { first: 50, max: 1_000 } as const;
+/** How long every master gets to confirm its subscriptions before an attempt is given up. */
+const SUBSCRIBE_DEADLINE = 2_000;
+
+/**
+ * The bus on sharded pub/sub across a Redis Cluster (Redis 7+): one subscriber connection per master,
+ * subscribed (SSUBSCRIBE) to the group channels in that master's slots. A notice is published by the
+ * script that changed its key, on the key's shard, and crosses no other shard.
+ *
+ * Any disturbance (a connection closed, a slot moved away under a subscription, a heartbeat not answered)
+ * is reported as "messages may have been lost", and every subscription is rebuilt from the cluster's
+ * current view of its slots: topology changes are rare, and one simple path back is easier to trust.
+ *
+ * Heartbeats are PINGs on each subscriber connection (a subscribed connection answers them in order with its
+ * messages): O(1) per node and shard, and they prove each connection, not just one of them, still delivers.
+ */
+export class ShardedBus implements Bus {
+  readonly #cluster: Cluster;
+  readonly #keys: KeySpace;
+  readonly #options: RedisOptions;
+  readonly #onError: (error: Error) => void;
+  #shards: Redis[] = [];
+  #handlers: { onMessage: (message: string) => void; onLost: (reason: string) => void } | undefined;
+  #closed = false;
+  /** Bumped on each rebuild: events of older connections are ignored. */
+  #generation = 0;
+  #rebuilding = false;
+
+  /** @param options for the subscriber connections (credentials, TLS), which the bus owns. */
+  constructor(cluster: Cluster, keys: KeySpace, options: RedisOptions, onError: (error: Error) => void) {
+    this.#cluster = cluster;
+    this.#keys = keys;
+    this.#options = options;
+    this.#onError = onError;
+  }
+
+  async subscribe(onMessage: (message: string) => void, onLost: (reason: string) => void): Promise<void> {
+    this.#handlers = { onMessage, onLost };
+    await this.#establish();
+  }
+
+  /** Builds the subscriptions, retrying with backoff until they are all confirmed (or the bus closes). */
+  async #establish(): Promise<void> {
+    let delay: number = REBUILD_DELAY.first;
+    for (;;) {
+      if (this.#closed) throw new Error('The bus was closed');
+      try {
+        if (this.#cluster.status !== 'ready') {
+          await new Promise((resolve) => this.#cluster.once('ready', resolve));
+        }
+        await new Promise<void>((resolve, reject) =>
+          this.#cluster.refreshSlotsCache((error) => (error ? reject(error) : resolve())),
+        );
+        await this.#build();
+        return;
+      } catch (error) {
+        this.#generation++;
+        this.#onError(error as Error);
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+        delay = Math.min(delay * 2, REBUILD_DELAY.max);
+      }
+    }
+  }
+
+  /** Which master serves each group's channel, from the cluster's slot table. */
+  #owners(): Map<string, string[]> {
+    const owners = new Map<string, string[]>();
+    for (let group = 0; group < GROUPS; group++) {
+      const owner = this.#cluster.slots[group * (SLOTS / GROUPS)]?.[0];
+      if (owner === undefined) throw new Error('the cluster has not reported who serves every slot yet');
+      const channels = owners.get(owner) ?? [];
+      channels.push(this.#keys.groupChannel(group));
+      owners.set(owner, channels);
+    }
+    return owners;
+  }
+
+  async #build(): Promise<void> {
+    if (this.#closed) throw new Error('The bus was closed');
+    const generation = this.#generation;
+    const owners = this.#owners();
+    const shards: Redis[] = [];
+    const channelLists = [...owners.values()];
+    for (const owner of owners.keys()) {
+      const split = owner.lastIndexOf(':');
+      const shard = new Redis({
+        ...this.#options,
+        host: owner.slice(0, split),
+        port: Number(owner.slice(split + 1)),
+        // No reconnecting on its own: the slot may have moved; the bus rebuilds from the new topology.
+        retryStrategy: () => null,
+      });
+      shard.on('error', this.#onError);
+      const current = () => !this.#closed && this.#generation === generation;
+      shard.on('smessage', (_channel: string, message: string) => {
+        if (current()) this.#handlers?.onMessage(message);
+      });
+      shard.on('moved', () => current() && this.#disturbed('a slot moved'));
+      shard.on('close', () => current() && this.#disturbed('subscriber disconnected'));
+      shards.push(shard);
+    }
+    // A master that does not answer (paused, partitioned) must not hold the rebuild forever.
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        // One SSUBSCRIBE per channel: the channels of one command must share a slot.
+        Promise.all(
+          shards.flatMap((shard, i) =>
+            (channelLists[i] as string[]).map((channel) => shard.ssubscribe(channel)),
+          ),
+        ),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`sharded subscriptions not confirmed within ${SUBSCRIBE_DEADLINE} ms`)),
+            SUBSCRIBE_DEADLINE,
+          );
+        }),
+      ]);
+    } catch (error) {
+      for (const shard of shards) shard.disconnect();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.#generation !== generation || this.#closed) {
+      await Promise.all(shards.map(closeConnection));
+      return;
+    }
+    this.#shards = shards;
+  }
+
+  /** Messages may have been lost: say so now, then rebuild every subscription from the current topology. */
+  #disturbed(reason: string): void {
+    if (this.#closed || this.#rebuilding) return;
+    this.#rebuilding = true;
+    this.#generation++;
+    for (const shard of this.#shards) shard.disconnect();
+    this.#shards = [];
+    this.#handlers?.onLost(reason);
+    this.#establish().then(
+      () => {
+        this.#rebuilding = false;
+        // Whatever was read while the subscriptions were down may have been invalidated unheard.
+        if (!this.#closed) this.#handlers?.onLost('subscriber reconnected');
+      },
+      () => {},
+    );
+  }
+
+  async publish(message: string): Promise<void> {
+    if (this.#cluster.status !== 'ready') throw new Error(`Redis connection is ${this.#cluster.status}`);
+    await this.#cluster.spublish(this.#keys.groupChannel(0), message);
+  }
+
+  /** PINGs every subscriber connection; the beat comes back once all of them have answered. */
+  async beat(message: string): Promise<void> {
+    const shards = this.#shards;
+    if (shards.length === 0) return;
+    const generation = this.#generation;
+    Promise.all(shards.map((shard) => shard.ping(message))).then(
+      () => {
+        if (this.#generation === generation && !this.#closed) this.#handlers?.onMessage(message);
+      },
+      () => {},
+    );
+  }
+
+  reconnect(): void {
+    this.#disturbed('heartbeat missed');
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#generation++;
+    await Promise.all(this.#shards.map(closeConnection));
+    this.#shards = [];
+  }
+}
