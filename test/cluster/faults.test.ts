@@ -2,7 +2,9 @@
  * Faults on a real Redis Cluster: a master paused until its replica is promoted, and a master carrying
  * sharded subscriptions killed.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Cache, createCache } from '../../src/index.js';
@@ -39,6 +41,16 @@ async function slotOf(name: string): Promise<number> {
 }
 
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const run = promisify(execFile);
+
+async function nodeId(port: number): Promise<string> {
+  const probe = new Redis(port, '127.0.0.1');
+  try {
+    return String(await probe.call('CLUSTER', 'MYID'));
+  } finally {
+    probe.disconnect();
+  }
+}
 
 describe('a Redis Cluster in trouble', () => {
   it('survives a master paused for 6 s and failed over under 100 lookups/s: no caller error, service resumes', async () => {
@@ -85,6 +97,71 @@ describe('a Redis Cluster in trouble', () => {
       recovered = (await b.lookup('k0', () => 'not-shared')).tier === 'shared';
     }
     expect(recovered).toBe(true);
+  }, 60_000);
+
+  it('keeps serving and hearing invalidations while slots migrate under traffic (redis-cli --cluster reshard)', async () => {
+    const prefix = `test:cluster-faults:${randomUUID()}:`;
+    const reader = node(prefix, { heartbeatInterval: 100 });
+    const writer = node(prefix, { heartbeatInterval: 100 });
+    await Promise.all([reader.ready(), writer.ready()]);
+    const from = await cluster.masterOf(0);
+    const to =
+      (await cluster.masterOf(16_383)).port === from.port
+        ? await cluster.masterOf(8_000)
+        : await cluster.masterOf(16_383);
+    const keys = Array.from({ length: 50 }, (_, i) => `m${i}`);
+    for (const key of keys) await reader.cached(key, () => `v-${key}`);
+
+    const failures: unknown[] = [];
+    let running = true;
+    const traffic = (async () => {
+      for (let i = 0; running; i++) {
+        const key = keys[i % keys.length] as string;
+        reader.cached(key, () => `v-${key}`).catch((error: unknown) => failures.push(error));
+        await tick(5);
+      }
+    })();
+    const moved = new Promise((resolve) =>
+      reader.on('localFlush', ({ reason }) => reason === 'a slot moved' && resolve(reason)),
+    );
+    // The lowest 200 slots of `from` move, among them the first groups' channels (slots 0, 16, 32, ...).
+    await run('redis-cli', [
+      '--cluster',
+      'reshard',
+      `127.0.0.1:${from.port}`,
+      '--cluster-from',
+      await nodeId(from.port),
+      '--cluster-to',
+      await nodeId(to.port),
+      '--cluster-slots',
+      '200',
+      '--cluster-yes',
+    ]);
+    await moved;
+    await cluster.settled();
+    expect((await cluster.masterOf(0)).port).toBe(to.port);
+
+    // Every key's invalidation still reaches the reader, wherever its slot lives now.
+    const heard = new Set<string>();
+    const all = new Promise<void>((resolve) =>
+      reader.on('invalidate', ({ keys: invalidated, origin }) => {
+        if (origin !== 'remote') return;
+        for (const key of invalidated) heard.add(key);
+        if (keys.every((key) => heard.has(key))) resolve();
+      }),
+    );
+    for (const key of keys) {
+      let sent = false;
+      while (!sent)
+        sent = await writer.invalidate(key).then(
+          () => true,
+          () => false,
+        );
+    }
+    await all;
+    running = false;
+    await traffic;
+    expect(failures).toEqual([]);
   }, 60_000);
 
   it('rebuilds its sharded subscriptions when a master is killed, flushes, and hears invalidations again', async () => {
