@@ -6,33 +6,28 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Cache, createCache } from '../../src/index.js';
 import { KeySpace } from '../../src/redis/keys.js';
-import { type SpawnedCluster, spawnCluster } from '../support/redis-cluster.js';
+import { clusterPerFile } from '../support/cluster-per-file.js';
 
-let cluster: SpawnedCluster;
-const open: Cache[] = [];
-
-beforeAll(async () => {
-  cluster = await spawnCluster();
-}, 60_000);
-afterAll(async () => {
-  await cluster?.stop();
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((cache) => cache.close()));
-});
+const spawned = clusterPerFile();
+const { open } = spawned;
 
 function node(prefix: string, options: Parameters<typeof createCache>[0] = {}): Cache {
-  const cache = createCache({ redis: { cluster: [...cluster.urls] }, prefix, redisTimeout: 200, ...options });
+  const cache = createCache({
+    redis: { cluster: [...spawned.cluster().urls] },
+    prefix,
+    redisTimeout: 200,
+    ...options,
+  });
   cache.on('error', () => {});
   open.push(cache);
   return cache;
 }
 
 async function slotOf(name: string): Promise<number> {
-  const probe = new Redis(cluster.urls[0] as string);
+  const probe = new Redis(spawned.cluster().urls[0] as string);
   try {
     return Number(await probe.call('CLUSTER', 'KEYSLOT', name));
   } finally {
@@ -62,7 +57,7 @@ describe('a Redis Cluster in trouble', () => {
     const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
     for (const key of keys) await a.cached(key, () => `v-${key}`, { ttl: 60_000 });
     const victimSlot = await slotOf(space.value('k0'));
-    const victim = await cluster.masterOf(victimSlot);
+    const victim = await spawned.cluster().masterOf(victimSlot);
 
     const failures: unknown[] = [];
     let calls = 0;
@@ -82,14 +77,14 @@ describe('a Redis Cluster in trouble', () => {
     victim.pause();
     await tick(6_000);
     victim.resume();
-    await cluster.settled();
+    await spawned.cluster().settled();
     running = false;
     await traffic;
     expect(calls).toBeGreaterThan(300);
     expect(failures).toEqual([]);
 
     // After the promotion the key's slot is served by the former replica; the fleet uses Redis again.
-    expect((await cluster.masterOf(victimSlot)).port).not.toBe(victim.port);
+    expect((await spawned.cluster().masterOf(victimSlot)).port).not.toBe(victim.port);
     let recovered = false;
     while (!recovered) {
       await b.invalidate('k0').catch(() => {});
@@ -104,11 +99,11 @@ describe('a Redis Cluster in trouble', () => {
     const reader = node(prefix, { heartbeatInterval: 100 });
     const writer = node(prefix, { heartbeatInterval: 100 });
     await Promise.all([reader.ready(), writer.ready()]);
-    const from = await cluster.masterOf(0);
+    const from = await spawned.cluster().masterOf(0);
     const to =
-      (await cluster.masterOf(16_383)).port === from.port
-        ? await cluster.masterOf(8_000)
-        : await cluster.masterOf(16_383);
+      (await spawned.cluster().masterOf(16_383)).port === from.port
+        ? await spawned.cluster().masterOf(8_000)
+        : await spawned.cluster().masterOf(16_383);
     const keys = Array.from({ length: 50 }, (_, i) => `m${i}`);
     for (const key of keys) await reader.cached(key, () => `v-${key}`);
 
@@ -138,8 +133,8 @@ describe('a Redis Cluster in trouble', () => {
       '--cluster-yes',
     ]);
     await moved;
-    await cluster.settled();
-    expect((await cluster.masterOf(0)).port).toBe(to.port);
+    await spawned.cluster().settled();
+    expect((await spawned.cluster().masterOf(0)).port).toBe(to.port);
 
     // Every key's invalidation still reaches the reader, wherever its slot lives now.
     const heard = new Set<string>();
@@ -170,7 +165,7 @@ describe('a Redis Cluster in trouble', () => {
     const writer = node(prefix, { heartbeatInterval: 100 });
     await Promise.all([reader.ready(), writer.ready()]);
     // Every node holds a subscription on every master; kill the one serving the first group's slot.
-    const victim = await cluster.masterOf(0);
+    const victim = await spawned.cluster().masterOf(0);
 
     await reader.cached('k', () => 'v1');
     const flushed = new Promise((resolve) => reader.once('localFlush', resolve));
@@ -182,7 +177,7 @@ describe('a Redis Cluster in trouble', () => {
     // Back once the replica is promoted and every master has confirmed the subscriptions again.
     await rebuilt;
 
-    await cluster.settled();
+    await spawned.cluster().settled();
     await reader.cached('k', () => 'v1');
     const heard = new Promise((resolve) =>
       reader.on(

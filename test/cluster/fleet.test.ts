@@ -3,26 +3,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Cache, ConfigurationError, createCache } from '../../src/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigurationError, createCache } from '../../src/index.js';
 import { KeySpace } from '../../src/redis/keys.js';
+import { clusterPerFile } from '../support/cluster-per-file.js';
 import { type FleetNode, startFleet, stopFleet } from '../support/fleet.js';
-import { type SpawnedCluster, spawnCluster } from '../support/redis-cluster.js';
 
-let cluster: SpawnedCluster;
+const spawned = clusterPerFile();
+const { open } = spawned;
 let fleet: FleetNode[] = [];
-const open: Cache[] = [];
-
-beforeAll(async () => {
-  cluster = await spawnCluster();
-}, 60_000);
-afterAll(async () => {
-  await cluster?.stop();
-});
 afterEach(async () => {
   await stopFleet(fleet);
   fleet = [];
-  await Promise.all(open.splice(0).map((cache) => cache.close()));
 });
 
 function prefix(): string {
@@ -31,12 +23,12 @@ function prefix(): string {
 
 /** The port of the master that serves each key's herdcache records. */
 async function mastersOf(keys: readonly string[], space: KeySpace): Promise<number[]> {
-  const probe = new Redis(cluster.urls[0] as string);
+  const probe = new Redis(spawned.cluster().urls[0] as string);
   try {
     const slots = await Promise.all(
       keys.map(async (key) => Number(await probe.call('CLUSTER', 'KEYSLOT', space.value(key)))),
     );
-    return (await cluster.mastersOf(slots)).map((master) => master.port);
+    return (await spawned.cluster().mastersOf(slots)).map((master) => master.port);
   } finally {
     probe.disconnect();
   }
@@ -64,7 +56,7 @@ describe('a fleet of processes on a Redis Cluster', () => {
     const p = prefix();
     const keys = Array.from({ length: 12 }, (_, i) => `cold-${i}`);
     expect(new Set(await mastersOf(keys, new KeySpace(p))).size).toBe(3);
-    fleet = await startFleet(3, { redis: { cluster: [...cluster.urls] }, prefix: p });
+    fleet = await startFleet(3, { redis: { cluster: [...spawned.cluster().urls] }, prefix: p });
     const results = (
       await Promise.all(fleet.flatMap((node) => keys.map((key) => node.run(key, 10, { delay: 100 }))))
     ).flat();
@@ -81,7 +73,7 @@ describe('a fleet of processes on a Redis Cluster', () => {
 
   it('takes invalidate and invalidateTag to every node, whichever master holds the key', async () => {
     const p = prefix();
-    fleet = await startFleet(3, { redis: { cluster: [...cluster.urls] }, prefix: p });
+    fleet = await startFleet(3, { redis: { cluster: [...spawned.cluster().urls] }, prefix: p });
     const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
     for (const key of keys)
       await Promise.all(fleet.map((node) => node.run(key, 1, { tag: 'v1' }, { tags: ['group'] })));
@@ -119,7 +111,7 @@ describe('a fleet of processes on a Redis Cluster', () => {
     ];
     expect(masters).toHaveLength(3);
     const client = new Cluster(
-      cluster.urls.map((url) => ({ host: '127.0.0.1', port: Number(new URL(url).port) })),
+      spawned.cluster().urls.map((url) => ({ host: '127.0.0.1', port: Number(new URL(url).port) })),
     );
     const cache = createCache({ redis: client, prefix: p, local: false });
     open.push(cache);
@@ -143,15 +135,15 @@ describe('a fleet of processes on a Redis Cluster', () => {
 
   it("carries each notice on its key's shard only: nothing is broadcast over the cluster bus", async () => {
     const p = prefix();
-    const reader = createCache({ redis: { cluster: [...cluster.urls] }, prefix: p });
-    const writer = createCache({ redis: { cluster: [...cluster.urls] }, prefix: p });
+    const reader = createCache({ redis: { cluster: [...spawned.cluster().urls] }, prefix: p });
+    const writer = createCache({ redis: { cluster: [...spawned.cluster().urls] }, prefix: p });
     open.push(reader, writer);
     await Promise.all([reader.ready(), writer.ready()]);
     const keys = Array.from({ length: 30 }, (_, i) => `n${i}`);
     expect(new Set(await mastersOf(keys, new KeySpace(p))).size).toBe(3);
     const broadcast = async () => {
       const stats = await Promise.all(
-        cluster.nodes.map(async (node) => {
+        spawned.cluster().nodes.map(async (node) => {
           const probe = new Redis(node.port, '127.0.0.1');
           try {
             return String(await probe.call('CLUSTER', 'INFO'));
@@ -187,7 +179,11 @@ describe('a fleet of processes on a Redis Cluster', () => {
   });
 
   it('refuses to run standalone on one cluster node given as a URL, and says so once', async () => {
-    const cache = createCache({ redis: cluster.urls[0] as string, prefix: prefix(), redisTimeout: 200 });
+    const cache = createCache({
+      redis: spawned.cluster().urls[0] as string,
+      prefix: prefix(),
+      redisTimeout: 200,
+    });
     open.push(cache);
     const errors: Error[] = [];
     const configuration = new Promise<ConfigurationError>((resolve) =>
