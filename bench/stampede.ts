@@ -9,20 +9,16 @@ import { pathToFileURL } from 'node:url';
 import { type Flags, parseFlags } from './lib/args.js';
 import { withRedis } from './lib/redis.js';
 import {
-  fmt,
   machine,
   machineLine,
   newRunId,
   type ScenarioReport,
-  verdict,
-  writeChart,
   writeReadmeSection,
   writeRecords,
 } from './lib/report.js';
 import { PEERS, peerNamed } from './peers/index.js';
-import { runRow } from './stampede/fleet.js';
-import { CALLS_PER_WINDOW_TARGET, chart, notes, rowsTable, setupTable } from './stampede/render.js';
-import { isHerdcache, type RunParams, type StampedeRow } from './stampede/row.js';
+import { runKeySets } from './stampede/key-sets.js';
+import { setupTable } from './stampede/render.js';
 
 /** Flags and defaults (the suite runs the defaults). */
 export const STAMPEDE_FLAGS = {
@@ -40,54 +36,16 @@ export type StampedeFlags = Flags<keyof typeof STAMPEDE_FLAGS>;
 
 /** Runs every selected library on each key set and builds the report. */
 export async function runStampede(flags: StampedeFlags, redisUrl: string): Promise<ScenarioReport> {
-  const runId = newRunId();
   const peers = flags.only ? flags.only.map(peerNamed) : PEERS;
-  const keySets = flags.keys > 0 ? [flags.keys] : [1, 1000];
   const m = machine();
-  const sections: string[] = [];
-  const records: Record<string, unknown>[] = [];
-  const verdicts: ScenarioReport['verdicts'][number][] = [];
-  for (const keys of keySets) {
-    const params: RunParams = {
-      processes: flags.processes,
-      callers: flags.callers,
-      keys,
-      zipfS: flags.zipf,
-      durationMs: flags.duration * 1000,
-      ttl: flags.ttl,
-      loaderMs: flags['loader-ms'],
-      loaderJitterMs: flags['loader-jitter-ms'],
-    };
-    const label = keys === 1 ? '1 hot key' : `${keys.toLocaleString('en-US')} keys, Zipf s=${flags.zipf}`;
-    const rows: StampedeRow[] = [];
-    for (const peer of peers) {
-      process.stdout.write(`stampede [${label}] ${peer.name} ... `);
-      const row = await runRow(peer, params, redisUrl, runId);
-      rows.push(row);
-      console.log(
-        row.failure
-          ? `FAILED: ${row.failure}`
-          : `${fmt.ratio(row.callsPerKeyWindow, 3)} calls/key/window, ${fmt.int(row.getsPerSecond)} gets/s, p99 ${fmt.ms(row.p99)}, ${row.errors} errors`,
-      );
-      records.push({ keys, label, params, ...row });
-      if (isHerdcache(row.library) && !row.failure) {
-        verdicts.push({
-          what: `${row.library}, ${label}: loader calls per key per window`,
-          figure: fmt.ratio(row.callsPerKeyWindow, 3),
-          verdict: verdict(row.callsPerKeyWindow <= CALLS_PER_WINDOW_TARGET),
-        });
-      }
-      // Let the machine settle between rows (sockets closing, GC) so one row's tail is not the next one's.
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    const file = `stampede-${keys === 1 ? '1-key' : `${keys}-keys`}.svg`;
-    const caption = `${machineLine(m)} · ${params.processes} processes x ${params.callers} callers, ${flags.duration} s, ttl ${params.ttl} ms, loader ${params.loaderMs} ms`;
-    const chartSvg = chart(rows, label, caption);
-    const image = `![${label}](${flags.report ? writeChart(file, chartSvg) : `charts/${file}`})`;
-    const rowNotes = notes(rows);
-    sections.push([`#### ${label}`, rowsTable(rows), ...(rowNotes ? [rowNotes] : []), image].join('\n\n'));
-    console.log(`\n${rowsTable(rows)}\n`);
-  }
+  const { sections, records, verdicts } = await runKeySets({
+    scenario: 'stampede',
+    flags,
+    peers,
+    redisUrl,
+    runId: newRunId(),
+    machine: m,
+  });
   const markdown = [
     `${machineLine(m)}. ${flags.processes} processes x ${flags.callers} callers for ${flags.duration} s per library, ttl ${flags.ttl} ms, loader ${flags['loader-ms']} ms, against one local redis-server.`,
     '',

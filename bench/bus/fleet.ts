@@ -1,12 +1,14 @@
 /**
  * One fleet size of the bus benchmark: idle nodes spread over a few processes plus one writer node, an
- * idle window, then a miss window, all counted from Redis's side (see listener.ts).
+ * idle window, then a miss window, all counted from Redis's side (see listener.ts and
+ * ../lib/redis-probe.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { RedisProbe } from '../lib/redis-probe.js';
 import { startWorkers, stopAll } from '../lib/workers.js';
 import type { FromBusWorker, MissResult, ToBusWorker } from '../workers/bus-protocol.js';
-import { BusListener, type FleetTraffic, RedisProbe } from './listener.js';
+import { BusListener, type FleetTraffic } from './listener.js';
 
 const WORKER = new URL('../workers/bus-worker.ts', import.meta.url);
 // Heartbeat timers start when each instance is created; a second lets every one of them reach its steady

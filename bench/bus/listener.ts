@@ -1,8 +1,8 @@
 /**
  * The bus benchmark's view from Redis's side: a raw ioredis subscriber that hears exactly what an idle
- * node hears on the fleet channel, a pattern subscription over every node's heartbeat channel, and Redis's
- * own CPU time from `INFO cpu`. Nothing here goes through herdcache, so nothing herdcache does can hide
- * from it.
+ * node hears on the fleet channel and a pattern subscription over every node's heartbeat channel (Redis's
+ * own counters come from bench/lib/redis-probe.ts). Nothing here goes through herdcache, so nothing
+ * herdcache does can hide from it.
  */
 import { Redis } from 'ioredis';
 
@@ -88,51 +88,5 @@ export class BusListener {
 
   async close(): Promise<void> {
     await this.#subscriber.quit().catch(() => this.#subscriber.disconnect());
-  }
-}
-
-/** A plain connection for INFO and PUBSUB, which a subscribed connection cannot send. */
-export class RedisProbe {
-  readonly #redis: Redis;
-
-  constructor(redisUrl: string) {
-    this.#redis = new Redis(redisUrl);
-    this.#redis.on('error', () => {});
-  }
-
-  /** Redis's user + system CPU time so far, in seconds (`INFO cpu`). */
-  async cpuSeconds(): Promise<number> {
-    const info = await this.#redis.info('cpu');
-    const field = (name: string): number => {
-      const match = new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info);
-      if (!match) throw new Error(`INFO cpu has no ${name}`);
-      return Number(match[1]);
-    };
-    return field('used_cpu_sys') + field('used_cpu_user');
-  }
-
-  /** Calls so far per command, scripts' inner calls included (`INFO commandstats`). */
-  async commandCalls(): Promise<Map<string, number>> {
-    const info = await this.#redis.info('commandstats');
-    const calls = new Map<string, number>();
-    for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
-      calls.set(match[1]!, Number(match[2]));
-    return calls;
-  }
-
-  /** Subscribers of each channel (`PUBSUB NUMSUB`; pattern subscribers are not counted). */
-  async subscribers(channels: readonly string[]): Promise<number[]> {
-    if (channels.length === 0) return [];
-    const reply = (await this.#redis.call('PUBSUB', 'NUMSUB', ...channels)) as (string | number)[];
-    return channels.map((_, i) => Number(reply[i * 2 + 1]));
-  }
-
-  /** Channels with at least one subscriber matching `pattern` (`PUBSUB CHANNELS`). */
-  async channels(pattern: string): Promise<string[]> {
-    return (await this.#redis.call('PUBSUB', 'CHANNELS', pattern)) as string[];
-  }
-
-  async close(): Promise<void> {
-    await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 }

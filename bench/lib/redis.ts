@@ -1,3 +1,4 @@
+import { type SpawnedCluster, spawnCluster } from '../../test/support/redis-cluster.js';
 import { type SpawnedRedis, spawnRedis } from '../../test/support/redis-server.js';
 
 /** The Redis a benchmark runs against, and how to let go of it. */
@@ -8,22 +9,33 @@ export interface BenchRedis {
   release(): Promise<void>;
 }
 
-// A benchmark interrupted with Ctrl-C must not leave a redis-server behind.
-function killOnExit(server: SpawnedRedis): void {
+/**
+ * A benchmark interrupted with Ctrl-C must not leave redis-servers behind: on exit, SIGINT or SIGTERM each
+ * of `servers` is killed. The returned function removes the handlers once the servers are stopped, so a
+ * later exit never signals a pid the system may have handed to another process since.
+ */
+function killOnExit(servers: readonly SpawnedRedis[]): () => void {
   const stop = () => {
-    try {
-      process.kill(server.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
+    for (const server of servers) {
+      // A pid of -1 (no process) would signal every process we may signal: never pass it on.
+      if (server.pid <= 0) continue;
+      try {
+        process.kill(server.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
     }
   };
+  const onSignal = () => {
+    stop();
+    process.exit(130);
+  };
   process.once('exit', stop);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      stop();
-      process.exit(130);
-    });
-  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, onSignal);
+  return () => {
+    process.off('exit', stop);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.off(signal, onSignal);
+  };
 }
 
 /**
@@ -34,11 +46,14 @@ export async function acquireRedis(): Promise<BenchRedis> {
   const fromEnv = process.env.REDIS_URL;
   if (fromEnv) return { url: fromEnv, origin: 'REDIS_URL', release: async () => {} };
   const server = await spawnRedis();
-  killOnExit(server);
+  const forget = killOnExit([server]);
   return {
     url: server.url,
     origin: 'spawned',
-    release: () => server.stop(),
+    async release() {
+      await server.stop();
+      forget();
+    },
   };
 }
 
@@ -49,5 +64,27 @@ export async function withRedis<T>(body: (redis: BenchRedis) => Promise<T>): Pro
     return await body(redis);
   } finally {
     await redis.release();
+  }
+}
+
+/**
+ * Runs `body` with a Redis Cluster of our own (`masters` masters with `replicasPerMaster` replicas each, on
+ * free loopback ports) and stops every node afterwards, even when `body` throws or the run is interrupted.
+ * A cluster is always spawned: `REDIS_URL` names one standalone server, never a cluster.
+ */
+export async function withCluster<T>(
+  masters: number,
+  replicasPerMaster: number,
+  body: (cluster: SpawnedCluster) => Promise<T>,
+): Promise<T> {
+  // Nodes that spawnCluster has started when a Ctrl-C lands mid-spawn are not ours to name yet; they share
+  // the terminal's process group, so the same SIGINT ends them.
+  const cluster = await spawnCluster(masters, replicasPerMaster);
+  const forget = killOnExit(cluster.nodes);
+  try {
+    return await body(cluster);
+  } finally {
+    await cluster.stop();
+    forget();
   }
 }

@@ -10,56 +10,80 @@ export interface Contender {
   readonly op: Operation;
 }
 
+/**
+ * Measures something outside this process over one timed round (a server's CPU time, its command
+ * counters): it is called just before the round, and the function it returns just after, with the number
+ * of operations the round completed. Warm-up rounds are not probed.
+ */
+export type RoundProbe<T> = () => Promise<(operations: number) => Promise<T>>;
+
 const BATCH = 512;
 
 // Yield to the event loop between batches: a loop of already-resolved awaits never does, which would
 // starve the cache's own timers (heartbeats) and sockets and measure a process no server ever is.
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Operations per second of `concurrency` sequential loops of `op`, for `ms` milliseconds. */
-export async function opsPerSecond(op: Operation, ms: number, concurrency = 1): Promise<number> {
-  let ops = 0;
+/** What one timed run of `concurrency` loops completed, and in how long. */
+async function timedRun(
+  op: Operation,
+  ms: number,
+  concurrency: number,
+): Promise<{ operations: number; seconds: number }> {
+  let operations = 0;
   const started = performance.now();
   const end = started + ms;
   const loop = async (caller: number) => {
     while (performance.now() < end) {
       for (let i = 0; i < BATCH; i += 1) await op(caller);
-      ops += BATCH;
+      operations += BATCH;
       await yieldToLoop();
     }
   };
   await Promise.all(Array.from({ length: concurrency }, (_, caller) => loop(caller)));
-  return ops / ((performance.now() - started) / 1000);
+  return { operations, seconds: (performance.now() - started) / 1000 };
 }
 
-export interface RoundsResult {
+/** Operations per second of `concurrency` sequential loops of `op`, for `ms` milliseconds. */
+export async function opsPerSecond(op: Operation, ms: number, concurrency = 1): Promise<number> {
+  const { operations, seconds } = await timedRun(op, ms, concurrency);
+  return operations / seconds;
+}
+
+export interface RoundsResult<T = never> {
   readonly name: string;
   /** ops/s of every round, in order. */
   readonly rounds: readonly number[];
   readonly median: number;
+  /** What the probe measured over every round, in order (empty without a probe). */
+  readonly probes: readonly T[];
 }
 
 /**
  * Interleaved rounds: every round runs each contender once, alternating the order (A B, B A, ...) so
  * warm-up, GC and machine drift fall on all of them alike. A warm-up round is run first and dropped.
  */
-export async function interleavedRounds(
+export async function interleavedRounds<T = never>(
   contenders: readonly Contender[],
-  options: { rounds: number; ms: number; concurrency?: number; warmupMs?: number },
-): Promise<RoundsResult[]> {
-  for (const contender of contenders)
-    await opsPerSecond(contender.op, options.warmupMs ?? 300, options.concurrency);
+  options: { rounds: number; ms: number; concurrency?: number; warmupMs?: number; probe?: RoundProbe<T> },
+): Promise<RoundsResult<T>[]> {
+  const concurrency = options.concurrency ?? 1;
+  for (const contender of contenders) await timedRun(contender.op, options.warmupMs ?? 300, concurrency);
   const rounds = contenders.map(() => [] as number[]);
+  const probes = contenders.map(() => [] as T[]);
   for (let round = 0; round < options.rounds; round += 1) {
     const order = contenders.map((_, i) => i);
     if (round % 2 === 1) order.reverse();
     for (const index of order) {
-      rounds[index]!.push(await opsPerSecond(contenders[index]!.op, options.ms, options.concurrency));
+      const finish = await options.probe?.();
+      const { operations, seconds } = await timedRun(contenders[index]!.op, options.ms, concurrency);
+      rounds[index]!.push(operations / seconds);
+      if (finish) probes[index]!.push(await finish(operations));
     }
   }
   return contenders.map((contender, i) => ({
     name: contender.name,
     rounds: rounds[i]!,
     median: median(rounds[i]!),
+    probes: probes[i]!,
   }));
 }

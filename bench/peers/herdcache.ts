@@ -9,7 +9,7 @@ function herdcachePeer(name: string, setup: string, extra: (config: PeerConfig) 
     async create(config) {
       const { createCache } = await import('../../src/index.js');
       const cache = createCache({
-        redis: config.redisUrl,
+        redis: config.cacheRedis ?? config.redisUrl,
         prefix: `${config.namespace}:`,
         ttl: config.ttl,
         ...extra(config),

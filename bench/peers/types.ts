@@ -1,3 +1,11 @@
+import type { RedisClusterConfig } from '../../src/index.js';
+
+/**
+ * A Redis to connect to as plain data (a URL, or `{ cluster: [urls] }`), so it crosses the IPC channel to
+ * a worker; every such value is also a `RedisConnection` herdcache accepts. Clients cannot be sent.
+ */
+export type PlainRedisConnection = string | RedisClusterConfig;
+
 /** What every benchmarked loader returns: when it finished, so a caller can tell how old its answer is. */
 export interface Payload {
   readonly key: string;
@@ -17,8 +25,15 @@ export interface PeerCache {
   close(): Promise<void>;
 }
 
+/** What a peer is created with, in a worker process. */
 export interface PeerConfig {
+  /** The standalone Redis of the run (the loader-call counters live there too). */
   readonly redisUrl: string;
+  /**
+   * Where herdcache keeps its entries when not on `redisUrl` (e.g. a Redis Cluster). Only herdcache's rows
+   * read it: the other peers are not benchmarked on a cluster, and ignore it.
+   */
+  readonly cacheRedis?: PlainRedisConnection;
   /** Unique per run and library: rows never see each other's data. */
   readonly namespace: string;
   /** Fresh time in milliseconds. */

@@ -1,16 +1,21 @@
 /** Runs one library across a fleet of worker processes that start at one instant. */
 import { startWorkers, stopAll } from '../lib/workers.js';
-import type { Peer } from '../peers/types.js';
+import type { Peer, PlainRedisConnection } from '../peers/types.js';
 import type { FromStampedeWorker, ToStampedeWorker } from '../workers/stampede-protocol.js';
 import { failedRow, type RunParams, type StampedeRow, summarize } from './row.js';
 
 const WORKER = new URL('../workers/stampede-worker.ts', import.meta.url);
 
+/**
+ * One row: `params.processes` fresh workers run `peer` from one common instant; loader calls are counted on
+ * `redisUrl`, and the caches keep their entries on `cacheRedis` when given (herdcache only), else there too.
+ */
 export async function runRow(
   peer: Peer,
   params: RunParams,
   redisUrl: string,
   runId: string,
+  cacheRedis?: PlainRedisConnection,
 ): Promise<StampedeRow> {
   const slug = peer.name.replace(/[^a-z0-9]+/gi, '-');
   const namespace = `hcbench:${runId}:${slug}:${params.keys}`;
@@ -24,6 +29,7 @@ export async function runRow(
         peer: peer.name,
         index,
         redisUrl,
+        cacheRedis,
         namespace,
         ttl: params.ttl,
         keys: params.keys,

@@ -1,4 +1,5 @@
 import type { HistogramData } from '../lib/stats.js';
+import type { PlainRedisConnection } from '../peers/types.js';
 
 /** The coordinator's messages to a stampede worker. */
 export type ToStampedeWorker =
@@ -7,6 +8,8 @@ export type ToStampedeWorker =
       readonly peer: string;
       readonly index: number;
       readonly redisUrl: string;
+      /** Where the cache keeps its entries, when not on redisUrl (PeerConfig.cacheRedis). */
+      readonly cacheRedis?: PlainRedisConnection;
       readonly namespace: string;
       readonly ttl: number;
       readonly keys: number;

@@ -25,6 +25,7 @@ let cache: PeerCache;
 try {
   cache = await peerNamed(init.peer).create({
     redisUrl: init.redisUrl,
+    cacheRedis: init.cacheRedis,
     namespace: init.namespace,
     ttl: init.ttl,
   });
