@@ -20,7 +20,6 @@ export async function runRow(
   const slug = peer.name.replace(/[^a-z0-9]+/gi, '-');
   const namespace = `hcbench:${runId}:${slug}:${params.keys}`;
   const counterKey = `${namespace}:loader-calls`;
-  const windowsKey = `${namespace}:loader-calls-by-window`;
   const workers = startWorkers<ToStampedeWorker, FromStampedeWorker>(WORKER, params.processes, peer.name);
   try {
     for (const [index, worker] of workers.entries()) {
@@ -39,7 +38,6 @@ export async function runRow(
         loaderMs: params.loaderMs,
         loaderJitterMs: params.loaderJitterMs,
         counterKey,
-        windowsKey,
       });
     }
     const ready = await Promise.all(
@@ -57,7 +55,7 @@ export async function runRow(
       workers.map((worker) => worker.receive('result', params.durationMs + 60_000)),
     );
     await stopAll(workers);
-    return await summarize(peer.name, results, params, redisUrl, counterKey, windowsKey);
+    return await summarize(peer.name, results, params, redisUrl, counterKey);
   } catch (error) {
     return failedRow(peer.name, (error as Error).message);
   } finally {

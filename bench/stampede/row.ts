@@ -113,38 +113,70 @@ function loadRate(results: readonly StampedeWorkerResult[], durationMs: number):
   return bins;
 }
 
-/** Reads the fleet's loader-call counts from Redis and merges what the workers measured. */
+/**
+ * Loader calls per key per ttl window, each key's windows counted from its first load anywhere in the
+ * fleet: [first + w·ttl, first + (w+1)·ttl) for w = 1, 2, ... as long as the window ends inside the run.
+ * Window 0 is warm-up (the cold fill, and a hot key's first early refresh just before its end); a window
+ * cut by the end of the run is left out, where a refresher with a period just under the ttl would read one
+ * load more or less (11% over 9 windows). A window counts when a get for the key fell in it.
+ */
+function anchoredWindows(
+  results: readonly StampedeWorkerResult[],
+  params: RunParams,
+  windows: number,
+): { loaderCalls: number; pairs: number; maxInOneWindow: number } {
+  const requested = new Set(results.flatMap((r) => r.requested));
+  const startsByKey = new Map<number, number[]>();
+  for (const result of results) {
+    for (let i = 0; i < result.loads.length; i += 3) {
+      const key = result.loads[i]!;
+      const starts = startsByKey.get(key) ?? [];
+      starts.push(result.loads[i + 1]!);
+      startsByKey.set(key, starts);
+    }
+  }
+  let loaderCalls = 0;
+  let pairs = 0;
+  let maxInOneWindow = 0;
+  for (const [key, starts] of startsByKey) {
+    const first = Math.min(...starts);
+    const complete = Math.floor((params.durationMs - first) / params.ttl) - 1;
+    const perWindow = new Array<number>(Math.max(0, complete + 1)).fill(0);
+    for (const start of starts) {
+      const window = Math.floor((start - first) / params.ttl);
+      if (window >= 1 && window <= complete) perWindow[window]! += 1;
+    }
+    for (let window = 1; window <= complete; window++) {
+      // The anchored window overlaps two of the run's windows, in which the workers flagged their gets.
+      const absolute = Math.floor((first + window * params.ttl) / params.ttl);
+      const asked = [absolute, absolute + 1].some((a) => a < windows && requested.has(key * windows + a));
+      if (!asked) continue;
+      pairs += 1;
+      loaderCalls += perWindow[window]!;
+      maxInOneWindow = Math.max(maxInOneWindow, perWindow[window]!);
+    }
+  }
+  return { loaderCalls, pairs, maxInOneWindow };
+}
+
+/** Reads the fleet's loader-call count from Redis and merges what the workers measured. */
 export async function summarize(
   library: string,
   results: readonly StampedeWorkerResult[],
   params: RunParams,
   redisUrl: string,
   counterKey: string,
-  windowsKey: string,
 ): Promise<StampedeRow> {
   const windows = Math.max(1, Math.ceil(params.durationMs / params.ttl));
   const redis = new Redis(redisUrl);
   let loaderCallsAll: number;
-  let byWindow: Record<string, string>;
   try {
     loaderCallsAll = Number((await redis.get(counterKey)) ?? 0);
-    byWindow = await redis.hgetall(windowsKey);
-    await redis.del(counterKey, windowsKey);
+    await redis.del(counterKey);
   } finally {
     redis.disconnect();
   }
-  let loaderCalls = 0;
-  let maxInOneWindow = 0;
-  for (const [field, value] of Object.entries(byWindow)) {
-    const window = Number(field.split('|')[1]);
-    // The first window is warm-up: every key starts cold, and a hot key's first fill plus its first
-    // refresh both fall in it. Calls started after the measured span (background refreshes at the very
-    // end) are not counted either.
-    if (window < 1 || window >= windows) continue;
-    loaderCalls += Number(value);
-    maxInOneWindow = Math.max(maxInOneWindow, Number(value));
-  }
-  const pairs = new Set(results.flatMap((r) => r.requested).filter((index) => index % windows !== 0)).size;
+  const { loaderCalls, pairs, maxInOneWindow } = anchoredWindows(results, params, windows);
   const latency = Histogram.from(results.map((r) => r.latency));
   const ok = results.reduce((sum, r) => sum + r.ok, 0);
   const errors = results.reduce((sum, r) => sum + r.errors, 0);

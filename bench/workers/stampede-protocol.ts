@@ -19,9 +19,8 @@ export type ToStampedeWorker =
       readonly loaderMs: number;
       /** Each load takes loaderMs +/- up to this, uniformly. */
       readonly loaderJitterMs: number;
-      /** Redis counter (INCR) and hash (HINCRBY per "key|window") of loader calls, shared by the fleet. */
+      /** Redis counter (INCR) of loader calls, shared by the fleet: a cross-check of the loads reported. */
       readonly counterKey: string;
-      readonly windowsKey: string;
     }
   | { readonly type: 'start'; readonly at: number };
 

@@ -48,14 +48,9 @@ const load: Load = async (key) => {
   const start = Date.now();
   const index = indexOfName.get(key) ?? -1;
   // Counted at the start (fire and forget, off the loader's clock) so a call counts even if it never ends.
-  counter
-    .pipeline()
-    .incr(init.counterKey)
-    .hincrby(init.windowsKey, `${index}|${Math.floor((start - t0) / init.ttl)}`, 1)
-    .exec()
-    .catch(() => {
-      counterErrors += 1;
-    });
+  counter.incr(init.counterKey).catch(() => {
+    counterErrors += 1;
+  });
   await sleep(init.loaderMs + (jitter() * 2 - 1) * init.loaderJitterMs);
   const loadedAt = Date.now();
   loads.push(index, start - t0, loadedAt - t0);
