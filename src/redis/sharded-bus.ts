@@ -61,7 +61,6 @@ export class ShardedBus implements Bus {
         await this.#build();
         return;
       } catch (error) {
-        this.#generation++;
         this.#onError(error as Error);
         await new Promise((resolve) => setTimeout(resolve, delay).unref());
         delay = Math.min(delay * 2, REBUILD_DELAY.max);
@@ -124,6 +123,8 @@ export class ShardedBus implements Bus {
         }),
       ]);
     } catch (error) {
+      // These connections are abandoned: their closing is not a disturbance to report.
+      this.#generation++;
       for (const shard of shards) shard.disconnect();
       throw error;
     } finally {
