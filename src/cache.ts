@@ -46,7 +46,8 @@ export interface Transport {
 }
 
 function assertKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string') throw new InvalidArgumentError('key', key, 'a string');
+  if (typeof key !== 'string' || key.length === 0)
+    throw new InvalidArgumentError('key', key, 'a non-empty string');
 }
 
 const EVENTS: readonly (keyof CacheEvents)[] = [

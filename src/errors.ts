@@ -49,10 +49,11 @@ export class EncodeError extends CacheError {
   /** The cache key whose value could not be encoded. */
   readonly key: string;
 
-  constructor(key: string, cause: unknown) {
+  /** @param source what produced the value: a loader, or a `set`. */
+  constructor(key: string, cause: unknown, source: 'loaded' | 'set' = 'loaded') {
     super(
       'HERDCACHE_ENCODE_FAILED',
-      `Cannot encode the value loaded for key ${JSON.stringify(key.slice(0, 200))}: ${messageOf(cause)}`,
+      `Cannot encode the value ${source} for key ${JSON.stringify(key.slice(0, 200))}: ${messageOf(cause)}`,
       { cause },
     );
     this.key = key;

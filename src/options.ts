@@ -264,6 +264,55 @@ function lifetime(name: string, value: unknown, fallback: number, positive = fal
   return duration(name, value, fallback, { positive, max: MAX_LIFETIME });
 }
 
+/** A count (entries, failures): a positive integer up to `max`. */
+function count(name: string, value: unknown, fallback: number, max = MAX_TIMER): number {
+  if (value === undefined) return fallback;
+  if (!(typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= max)) {
+    throw new InvalidOptionError(name, value, `an integer from 1 to ${max}`);
+  }
+  return value;
+}
+
+/** Edit distance, for "did you mean" on a misspelt option. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}
+
+/** The error for an option nobody knows, naming the closest known one when it is a likely typo. */
+export function unknownOption(name: string, value: unknown, known: ReadonlySet<string>): InvalidOptionError {
+  const leaf = name.slice(name.lastIndexOf('.') + 1);
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of known) {
+    const d = distance(leaf.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  const hint =
+    best !== undefined && bestDistance <= Math.max(2, Math.floor(leaf.length / 3))
+      ? `; did you mean "${best}"?`
+      : '';
+  return new InvalidOptionError(name, value, `one of the known options (${[...known].join(', ')})${hint}`);
+}
+
+/** Throws for any property of `object` (an option group named `group`) that is not in `known`. */
+function onlyKnown(group: string, object: Record<string, unknown>, known: ReadonlySet<string>): void {
+  for (const name of Object.keys(object)) {
+    if (!known.has(name)) throw unknownOption(group ? `${group}.${name}` : name, object[name], known);
+  }
+}
+
 function tagList(name: string, value: unknown): readonly string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || !value.every((tag) => typeof tag === 'string' && tag.length > 0)) {
@@ -329,9 +378,7 @@ const KNOWN_OPTIONS = new Set([
 /** Validates options once, at construction; throws `InvalidOptionError` naming the option and value. */
 export function resolveOptions(input: unknown): ResolvedOptions {
   const options = plainObject('options', input ?? {});
-  for (const name of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(name)) throw new InvalidOptionError(name, options[name], 'no such option');
-  }
+  onlyKnown('', options, KNOWN_OPTIONS);
   const o = options as CacheOptions;
 
   if (
@@ -344,6 +391,13 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       'redis',
       o.redis,
       "an ioredis client or Cluster, a redis:// URL, or { cluster: ['redis://host:port', ...] }",
+    );
+  }
+  if (o.redis === '') {
+    throw new InvalidOptionError(
+      'redis',
+      o.redis,
+      'a redis:// or rediss:// URL (an empty string is often an environment variable set to nothing; leave `redis` undefined for single-process mode)',
     );
   }
   if (typeof o.redis === 'string' && !REDIS_URL.test(o.redis)) {
@@ -360,17 +414,18 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (o.earlyRefresh === false) earlyRefresh = false;
   else if (o.earlyRefresh !== undefined) {
     const input = plainObject('earlyRefresh', o.earlyRefresh);
+    onlyKnown('earlyRefresh', input, new Set(['margin']));
     const margin = duration('earlyRefresh.margin', input.margin, DEFAULTS.earlyRefresh.margin);
     earlyRefresh = Object.freeze({ margin });
   }
 
   const breakerInput = o.breaker === undefined ? {} : plainObject('breaker', o.breaker);
+  onlyKnown('breaker', breakerInput, new Set(['failureThreshold', 'cooldown']));
   const breaker = {
-    failureThreshold: duration(
+    failureThreshold: count(
       'breaker.failureThreshold',
       breakerInput.failureThreshold,
       DEFAULTS.breaker.failureThreshold,
-      { positive: true },
     ),
     cooldown: duration('breaker.cooldown', breakerInput.cooldown, DEFAULTS.breaker.cooldown, {
       positive: true,
@@ -383,9 +438,11 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       throw new InvalidOptionError('local', false, 'a local tier when `redis` is not set');
     local = false;
   } else if (o.local !== undefined) {
-    const l = plainObject('local', o.local) as LocalTierOptions;
-    const max = duration('local.max', l.max, DEFAULTS.local.max, { positive: true });
-    if (l.maxSize !== undefined) duration('local.maxSize', l.maxSize, 0, { positive: true });
+    const input = plainObject('local', o.local);
+    onlyKnown('local', input, new Set(['max', 'maxSize', 'sizeOf']));
+    const l = input as LocalTierOptions;
+    const max = count('local.max', l.max, DEFAULTS.local.max);
+    if (l.maxSize !== undefined) count('local.maxSize', l.maxSize, 0, Number.MAX_SAFE_INTEGER);
     if (l.sizeOf !== undefined && typeof l.sizeOf !== 'function') {
       throw new InvalidOptionError('local.sizeOf', l.sizeOf, 'a function');
     }
@@ -439,10 +496,23 @@ export interface CallPolicy {
   readonly hardTimeout: number;
 }
 
+/** What one `cached`/`lookup` call accepts. */
+const KNOWN_CALL_OPTIONS: ReadonlySet<string> = new Set([
+  'ttl',
+  'staleWhileRevalidate',
+  'staleIfError',
+  'nullTtl',
+  'tags',
+  'softTimeout',
+  'hardTimeout',
+]);
+
 /** Merges and validates the options of one call over the cache's. */
 export function resolveCallPolicy(base: ResolvedOptions, input: CallOptions | undefined): CallPolicy {
   if (input === undefined) return base;
-  const call = plainObject('options', input) as CallOptions;
+  const object = plainObject('options', input);
+  onlyKnown('', object, KNOWN_CALL_OPTIONS);
+  const call = object as CallOptions;
   return {
     ttl: lifetime('ttl', call.ttl, base.ttl, true),
     staleWhileRevalidate: lifetime(

@@ -29,7 +29,7 @@ export class Writes {
     try {
       encoded = node.codec.encode(value);
     } catch (cause) {
-      throw new EncodeError(key, cause);
+      throw new EncodeError(key, cause, 'set');
     }
     const decoded = node.codec.decode(encoded);
     node.generations.bumpKey(key);

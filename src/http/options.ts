@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import { InvalidOptionError } from '../errors.js';
+import { unknownOption } from '../options.js';
 
 /** Options of `cacheResponses`. Durations are milliseconds. */
 export interface CacheResponsesOptions {
@@ -71,6 +72,8 @@ export const RESPONSE_CACHE_DEFAULTS = Object.freeze({
 
 // The cache rejects longer durations: Node timers cannot hold them.
 const MAX_DURATION = 2_147_483_647;
+// A ttl only sets a stored timeline, as in the cache's own options: up to about a century.
+const MAX_LIFETIME = 3_155_760_000_000;
 
 const KNOWN = new Set([
   'ttl',
@@ -118,7 +121,7 @@ export function resolveResponseOptions(input: unknown): ResolvedResponseOptions 
   }
   const options = input as Record<string, unknown>;
   for (const name of Object.keys(options)) {
-    if (!KNOWN.has(name)) throw new InvalidOptionError(name, options[name], 'no such option');
+    if (!KNOWN.has(name)) throw unknownOption(name, options[name], KNOWN);
   }
   const o = options as CacheResponsesOptions;
   if (o.sortQuery !== undefined && typeof o.sortQuery !== 'boolean') {
@@ -129,7 +132,7 @@ export function resolveResponseOptions(input: unknown): ResolvedResponseOptions 
   }
   const d = RESPONSE_CACHE_DEFAULTS;
   return Object.freeze({
-    ttl: o.ttl === undefined ? undefined : integer('ttl', o.ttl, 0, 1, MAX_DURATION),
+    ttl: o.ttl === undefined ? undefined : integer('ttl', o.ttl, 0, 1, MAX_LIFETIME),
     statuses: statusList(o.statuses),
     maxBodySize: integer('maxBodySize', o.maxBodySize, d.maxBodySize, 0, 2 ** 30),
     hitForMiss: integer('hitForMiss', o.hitForMiss, d.hitForMiss, 0, MAX_DURATION),
@@ -145,7 +148,7 @@ export function resolveResponseOptions(input: unknown): ResolvedResponseOptions 
   });
 }
 
-/** Clamps a duration into what the cache accepts (a year of `max-age` must not fail the load). */
+/** Clamps a freshness lifetime into what the cache accepts (a century of `max-age` must not fail the load). */
 export function clampDuration(ms: number): number {
-  return Math.min(MAX_DURATION, Math.max(0, Math.floor(ms)));
+  return Math.min(MAX_LIFETIME, Math.max(0, Math.floor(ms)));
 }

@@ -11,7 +11,7 @@ describe('cacheResponses options', () => {
     ['ttl', 0],
     ['ttl', 1.5],
     ['ttl', '10s'],
-    ['ttl', 2 ** 31],
+    ['ttl', 3_155_760_000_001],
     ['statuses', []],
     ['statuses', [200, 199]],
     ['statuses', [304]],
