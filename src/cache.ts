@@ -10,7 +10,12 @@ import { Subscription } from './core/subscription.js';
 import { TagBook } from './core/tag-book.js';
 import { Waiters } from './core/waiters.js';
 import { Writes } from './core/writes.js';
-import { CacheClosedError, InvalidArgumentError, RedisUnavailableError } from './errors.js';
+import {
+  CacheClosedError,
+  InvalidArgumentError,
+  isDuringKnownOutage,
+  RedisUnavailableError,
+} from './errors.js';
 import type { CacheEvents } from './events.js';
 import { LruLocalTier, NoLocalTier } from './memory/local-tier.js';
 import { MemoryNetwork } from './memory/memory-network.js';
@@ -285,8 +290,11 @@ export class Cache extends EventEmitter<CacheEvents> {
 
   #emit<E extends keyof CacheEvents>(event: E, ...args: CacheEvents[E]): void {
     this.#counts.set(event, (this.#counts.get(event) ?? 0) + 1);
-    // An unobserved 'error' must never throw out of the cache.
-    if (event === 'error' && this.listenerCount('error') === 0) return;
+    if (event === 'error') {
+      // An unobserved 'error' must never throw out of the cache; and while the breaker is open, every call
+      // that could not reach Redis is the outage `breakerOpen` announced, not news worth an event each.
+      if (this.listenerCount('error') === 0 || isDuringKnownOutage(args[0] as Error)) return;
+    }
     (this.emit as (event: E, ...args: CacheEvents[E]) => boolean)(event, ...args);
   }
 }

@@ -133,6 +133,20 @@ export class CacheClosedError extends CacheError {
   }
 }
 
+/** Errors of an outage already announced (by `breakerOpen`): counted, not emitted again for every call. */
+const knownOutage = new WeakSet<Error>();
+
+/** Marks `error` as part of an outage already announced; returns it. */
+export function duringKnownOutage<E extends Error>(error: E): E {
+  knownOutage.add(error);
+  return error;
+}
+
+/** Whether `error` belongs to an outage already announced. */
+export function isDuringKnownOutage(error: Error): boolean {
+  return knownOutage.has(error);
+}
+
 /** The message of any thrown value, for error texts. */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -263,6 +263,7 @@ export class GetOrLoad {
               stamp,
               since,
               now,
+              sentAt,
             );
           case 'backoff': {
             const failure = parseMessage(read.failure ?? '');

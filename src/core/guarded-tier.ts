@@ -1,4 +1,4 @@
-import { messageOf, RedisUnavailableError } from '../errors.js';
+import { duringKnownOutage, messageOf, RedisUnavailableError } from '../errors.js';
 import type { AcquireRequest, SharedRead, SharedTier, WriteRequest } from '../types.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { Clock } from './clock.js';
@@ -42,9 +42,14 @@ export class GuardedTier implements SharedTier {
   #guard<T>(operation: string, call: () => Promise<T>, onLate?: (value: T) => void): Promise<T> {
     if (!this.#breaker.allow()) {
       return Promise.reject(
-        new RedisUnavailableError(`Redis ${operation} skipped: the circuit breaker is open`),
+        duringKnownOutage(
+          new RedisUnavailableError(`Redis ${operation} skipped: the circuit breaker is open`),
+        ),
       );
     }
+    // A probe while the breaker is open (half-open) that fails is the same outage, already announced.
+    const probing = this.#breaker.isOpen;
+    const outcome = (error: RedisUnavailableError) => (probing ? duringKnownOutage(error) : error);
     return new Promise<T>((resolve, reject) => {
       // Once the deadline has passed, the call has been counted as a failure: a late answer must not also
       // count as a success (that would reset the count, and a Redis slower than the deadline would never
@@ -54,7 +59,9 @@ export class GuardedTier implements SharedTier {
         if (settled) return;
         settled = true;
         this.#breaker.failure();
-        reject(new RedisUnavailableError(`Redis ${operation} missed its ${this.#timeout} ms deadline`));
+        reject(
+          outcome(new RedisUnavailableError(`Redis ${operation} missed its ${this.#timeout} ms deadline`)),
+        );
       };
       // Under CPU pressure the timer fires late, and the answer may be sitting in the socket already: judge
       // only once that I/O has been read. A timer more than half a deadline late means this process, not
@@ -86,9 +93,13 @@ export class GuardedTier implements SharedTier {
           // A cluster reconfiguring or a key that moved says nothing about Redis being down.
           if (!isClusterRedirection(error)) this.#breaker.failure();
           reject(
-            error instanceof RedisUnavailableError
-              ? error
-              : new RedisUnavailableError(`Redis ${operation} failed: ${messageOf(error)}`, { cause: error }),
+            outcome(
+              error instanceof RedisUnavailableError
+                ? error
+                : new RedisUnavailableError(`Redis ${operation} failed: ${messageOf(error)}`, {
+                    cause: error,
+                  }),
+            ),
           );
         },
       );

@@ -24,6 +24,8 @@ export interface LoadStart {
   readonly previousLoadMs?: number | undefined;
   /** The generation stamp when the stale entry handed to the load was obtained. */
   readonly staleSince: number;
+  /** When (this node's clock) the request that took the lease was sent: the lease is no older than that. */
+  readonly leaseSince: number;
 }
 
 /**
@@ -64,6 +66,9 @@ export class Leader {
   ): Promise<Lookup<unknown>> {
     const node = this.#node;
     if (node.closing.aborted) throw new CacheClosedError();
+    const stopRenewing = tier.distributed
+      ? this.#keepLease(key, leaseToken, tier, start.leaseSince)
+      : undefined;
     // The stamps this load records for its tags must be known before the loader reads its source.
     await learnTags(node, policy.tags, tier);
     const stamp = node.generations.stamp();
@@ -82,7 +87,6 @@ export class Leader {
         adaptive = { ...adaptive, ...policy };
       },
     };
-    const stopRenewing = tier.distributed ? this.#keepLease(key, leaseToken, tier) : undefined;
     const startedAt = node.clock.now();
     const done = () => {
       stopRenewing?.();
@@ -171,20 +175,43 @@ export class Leader {
     return stale !== undefined && stillValid(this.#node, key, stale, start.staleSince) ? stale : undefined;
   }
 
-  /** Renews the lease every third of its life; reports (and stops) once it is lost. */
-  #keepLease(key: string, leaseToken: string, tier: SharedTier): () => void {
+  /**
+   * Renews the lease every third of its life; reports (and stops) once it is lost. The schedule counts from
+   * when the lease was asked for, not from when the loader starts: the steps in between (reading tag stamps,
+   * a busy event loop) must not eat into the lease.
+   */
+  #keepLease(key: string, leaseToken: string, tier: SharedTier, leaseSince: number): () => void {
     const node = this.#node;
-    const stop = every(node.clock, Math.max(1, Math.floor(node.options.leaseTtl / 3)), () => {
+    const period = Math.max(1, Math.floor(node.options.leaseTtl / 3));
+    let stopped = false;
+    let lost = false;
+    let stopEvery: (() => void) | undefined;
+    const stop = () => {
+      stopped = true;
+      cancelFirst();
+      stopEvery?.();
+    };
+    const renew = () => {
       tier.renew(key, leaseToken, node.options.leaseTtl).then(
         (held) => {
-          if (!held) {
+          // Reported (once) even if the load ended meanwhile: the lease was gone while it ran.
+          if (!held && !lost) {
+            lost = true;
             stop();
             node.emit('leaseLost', { key });
           }
         },
         (error: unknown) => node.emit('error', error as Error),
       );
-    });
+    };
+    const cancelFirst = node.clock.schedule(
+      () => {
+        if (stopped) return;
+        renew();
+        stopEvery = every(node.clock, period, renew);
+      },
+      Math.max(0, leaseSince + period - node.clock.now()),
+    );
     return stop;
   }
 

@@ -39,6 +39,7 @@ export class Loads {
     stamp: number,
     since: number,
     now: number,
+    leaseSince: number,
   ): Promise<Lookup<unknown>> {
     const node = this.#node;
     const running = this.#running.get(key);
@@ -53,6 +54,7 @@ export class Loads {
       background: mode.background,
       previousLoadMs: stale?.loadMs,
       staleSince: since,
+      leaseSince,
     };
     const stored = reading.entry;
     if (stored !== undefined && isFresh(stored, now)) {
@@ -104,6 +106,7 @@ export class Loads {
     if (running !== undefined) return this.#joinOrServe(key, running, local, mode.background, now);
     const token = newToken();
     const revalidate = local !== undefined && canServeWhileRevalidating(local, now);
+    const leaseSince = node.clock.now();
     const read = await fallback.acquire(key, {
       token,
       leaseTtl: node.options.leaseTtl,
@@ -114,6 +117,7 @@ export class Loads {
       background: revalidate || mode.background,
       previousLoadMs: local?.loadMs,
       staleSince: since,
+      leaseSince,
     };
     if (local !== undefined && revalidate) {
       const loading =

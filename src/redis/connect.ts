@@ -2,6 +2,7 @@ import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis';
 import { ConfigurationError } from '../errors.js';
 import type { Bus } from '../types.js';
 import { KeySpace } from './keys.js';
+import { OutageReporter } from './outage.js';
 import { RedisBus } from './redis-bus.js';
 import { RedisTier } from './redis-tier.js';
 import { ShardedBus } from './sharded-bus.js';
@@ -100,17 +101,19 @@ export function connectRedis(
   connectWait: number,
   onError: (error: Error) => void,
 ): RedisParts {
+  // Connection errors come one per reconnect attempt: an outage is reported once, then reminded of.
+  const outage = new OutageReporter(onError);
   if (typeof redis === 'string') {
     const keys = new KeySpace(prefix);
     const client = new Redis(redis, ownedConnection(connectWait));
-    client.on('error', onError);
+    outage.watch(client, 'connection');
     const tier = new RedisTier(client, keys, true, connectWait);
     refuseClusterNode(client, tier, onError);
     const bus = classicBus(
       keys,
       nodeId,
       client,
-      onError,
+      outage,
       async () => new Redis(redis, subscriberConnection(connectWait)),
     );
     return { tier, bus };
@@ -122,19 +125,19 @@ export function connectRedis(
       redisOptions: { ...ownedConnection(connectWait), ...urlOptions(first) },
       clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1_000),
     });
-    cluster.on('error', onError);
+    outage.watch(cluster, 'cluster connection');
     const subscriberOptions = { ...subscriberConnection(connectWait), ...urlOptions(first) };
-    return clusterParts(cluster, true, prefix, subscriberOptions, connectWait, onError);
+    return clusterParts(cluster, true, prefix, subscriberOptions, connectWait, outage);
   }
   const borrowed = redis as Redis | Cluster;
   if (isCluster(borrowed)) {
     const subscriberOptions = { ...borrowed.options.redisOptions, ...subscriberConnection(connectWait) };
-    return clusterParts(borrowed, false, prefix, subscriberOptions, connectWait, onError);
+    return clusterParts(borrowed, false, prefix, subscriberOptions, connectWait, outage);
   }
   const keys = new KeySpace(prefix);
   const tier = new RedisTier(borrowed, keys, false, connectWait);
   refuseClusterNode(borrowed, tier, onError);
-  const bus = classicBus(keys, nodeId, borrowed, onError, async () =>
+  const bus = classicBus(keys, nodeId, borrowed, outage, async () =>
     borrowed.duplicate(subscriberConnection(connectWait)),
   );
   return { tier, bus };
@@ -145,13 +148,13 @@ function classicBus(
   keys: KeySpace,
   nodeId: string,
   publisher: Redis,
-  onError: (error: Error) => void,
+  outage: OutageReporter,
   dial: () => Promise<Redis>,
 ): RedisBus {
   return new RedisBus(
     async () => {
       const subscriber = await dial();
-      subscriber.on('error', onError);
+      outage.watch(subscriber, 'subscriber connection');
       return subscriber;
     },
     publisher,
@@ -167,11 +170,11 @@ function clusterParts(
   prefix: string,
   subscriberOptions: RedisOptions,
   connectWait: number,
-  onError: (error: Error) => void,
+  outage: OutageReporter,
 ): RedisParts {
   const keys = new KeySpace(prefix, 'sharded');
   return {
     tier: new RedisTier(cluster, keys, owned, connectWait),
-    bus: new ShardedBus(cluster, keys, subscriberOptions, onError),
+    bus: new ShardedBus(cluster, keys, subscriberOptions, outage),
   };
 }

@@ -44,7 +44,7 @@ export class RedisTier implements SharedTier {
   readonly #owned: boolean;
   readonly #connectWait: number;
   /** Resolves at the next `ready` while calls wait for the connection. */
-  #connected: Promise<void> | undefined;
+  #connected: Promise<boolean> | undefined;
 
   /**
    * @param owned whether herdcache opened this connection (and so closes it).
@@ -57,16 +57,17 @@ export class RedisTier implements SharedTier {
     this.#connectWait = connectWait;
   }
 
-  /**
-   * Refuses to send while the connection is down instead of letting ioredis queue the command for later:
-   * a queued lease request that runs after its caller gave up would hold a lease nobody uses. A connection
-   * still being set up (a fresh cache) gets a short, bounded wait.
-   */
   /** From now on every call fails with `reason`: the Redis turned out to be unusable as configured. */
   refuse(reason: string): void {
     this.#refusal = reason;
   }
 
+  /**
+   * Refuses to send while the connection is down instead of letting ioredis queue the command for later:
+   * a queued lease request that runs after its caller gave up would hold a lease nobody uses. A connection
+   * still being set up (a fresh cache) gets a short, bounded wait, which ends at once if the attempt fails
+   * (a refused connection is known within a millisecond).
+   */
   async #ready(): Promise<void> {
     if (this.#refusal !== undefined) throw new RedisUnavailableError(this.#refusal);
     const status = this.#client.status;
@@ -76,11 +77,20 @@ export class RedisTier implements SharedTier {
     }
     // Every caller waits on one `ready` listener: one each would pile up (and trip Node's max-listeners
     // warning) when a burst of calls arrives while the connection is being set up.
-    this.#connected ??= new Promise<void>((resolve) => {
-      this.#client.once('ready', () => {
+    this.#connected ??= new Promise<boolean>((resolve) => {
+      const client = this.#client;
+      const settle = (up: boolean) => () => {
+        client.off('ready', onReady);
+        client.off('close', onDown);
+        client.off('error', onDown);
         this.#connected = undefined;
-        resolve();
-      });
+        resolve(up);
+      };
+      const onReady = settle(true);
+      const onDown = settle(false);
+      client.once('ready', onReady);
+      client.once('close', onDown);
+      client.once('error', onDown);
     });
     const connected = this.#connected;
     await new Promise<void>((resolve, reject) => {
@@ -88,9 +98,11 @@ export class RedisTier implements SharedTier {
         () => reject(new RedisUnavailableError(`Redis connection is ${this.#client.status}`)),
         this.#connectWait,
       );
-      void connected.then(() => {
+      timer.unref();
+      void connected.then((up) => {
         clearTimeout(timer);
-        resolve();
+        if (up) resolve();
+        else reject(new RedisUnavailableError('Redis connection failed'));
       });
     });
   }

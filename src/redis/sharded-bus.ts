@@ -1,6 +1,7 @@
 import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Bus } from '../types.js';
 import type { KeySpace } from './keys.js';
+import type { OutageReporter } from './outage.js';
 import { closeConnection } from './redis-tier.js';
 import { GROUPS, SLOTS } from './slots.js';
 
@@ -8,6 +9,8 @@ import { GROUPS, SLOTS } from './slots.js';
 const REBUILD_DELAY = { first: 50, max: 1_000 } as const;
 /** How long every master gets to confirm its subscriptions before an attempt is given up. */
 const SUBSCRIBE_DEADLINE = 2_000;
+/** The name failed (re)builds are reported under. */
+const SUBSCRIPTIONS = 'sharded subscriptions';
 
 /**
  * The bus on sharded pub/sub across a Redis Cluster (Redis 7+): one subscriber connection per master,
@@ -25,7 +28,7 @@ export class ShardedBus implements Bus {
   readonly #cluster: Cluster;
   readonly #keys: KeySpace;
   readonly #options: RedisOptions;
-  readonly #onError: (error: Error) => void;
+  readonly #outage: OutageReporter;
   #shards: Redis[] = [];
   #handlers: { onMessage: (message: string) => void; onLost: (reason: string) => void } | undefined;
   #closed = false;
@@ -34,11 +37,11 @@ export class ShardedBus implements Bus {
   #rebuilding = false;
 
   /** @param options for the subscriber connections (credentials, TLS), which the bus owns. */
-  constructor(cluster: Cluster, keys: KeySpace, options: RedisOptions, onError: (error: Error) => void) {
+  constructor(cluster: Cluster, keys: KeySpace, options: RedisOptions, outage: OutageReporter) {
     this.#cluster = cluster;
     this.#keys = keys;
     this.#options = options;
-    this.#onError = onError;
+    this.#outage = outage;
   }
 
   async subscribe(onMessage: (message: string) => void, onLost: (reason: string) => void): Promise<void> {
@@ -59,9 +62,10 @@ export class ShardedBus implements Bus {
           this.#cluster.refreshSlotsCache((error) => (error ? reject(error) : resolve())),
         );
         await this.#build();
+        this.#outage.recovered(SUBSCRIPTIONS);
         return;
       } catch (error) {
-        this.#onError(error as Error);
+        this.#outage.failed(SUBSCRIPTIONS, error as Error);
         await new Promise((resolve) => setTimeout(resolve, delay).unref());
         delay = Math.min(delay * 2, REBUILD_DELAY.max);
       }
@@ -96,7 +100,7 @@ export class ShardedBus implements Bus {
         // No reconnecting on its own: the slot may have moved; the bus rebuilds from the new topology.
         retryStrategy: () => null,
       });
-      shard.on('error', this.#onError);
+      this.#outage.watch(shard, `subscriber connection to ${owner}`);
       const current = () => !this.#closed && this.#generation === generation;
       shard.on('smessage', (_channel: string, message: string) => {
         if (current()) this.#handlers?.onMessage(message);

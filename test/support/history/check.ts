@@ -192,7 +192,16 @@ function checkSingleFlight(history: History, report: (invariant: string, detail:
         const takenOver = history.takeovers.some(
           (t) => t.key === key && t.at >= first.start - slack && t.at <= second.start,
         );
-        if (revoked || takenOver) continue;
+        // The first holder's process stalled for a third of the lease (its renewal period) or more between
+        // taking the lease (up to a lease before its loader started) and the second load.
+        const lapsed = (history.stalls ?? []).some(
+          (stall) =>
+            stall.node === first.node &&
+            stall.ms >= script.options.leaseTtl / 3 &&
+            stall.at >= first.start - script.options.leaseTtl &&
+            stall.at - stall.ms <= second.start,
+        );
+        if (revoked || takenOver || lapsed) continue;
         if (first.node === second.node) {
           report('single flight', `node ${first.node} ran ${first.id} and ${second.id} of ${key} at once`);
         } else if (!history.degraded) {

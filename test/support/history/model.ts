@@ -103,6 +103,12 @@ export interface History {
   readonly script: Script;
   readonly calls: readonly CallRecord[];
   readonly loads: readonly LoadRecord[];
+  /**
+   * When a node's process was starved of CPU (real processes only): a lease holder that does not run for
+   * long enough cannot renew its lease, which then lapses, and another node may load meanwhile. That is the
+   * lease's contract (the lapsed holder's write is refused), not a single-flight violation.
+   */
+  readonly stalls?: readonly { readonly node: number; readonly at: number; readonly ms: number }[];
   /** Takeovers (a follower gave up waiting and loaded itself), per key and time. */
   readonly takeovers: readonly { readonly key: string; readonly at: number }[];
   /**

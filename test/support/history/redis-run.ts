@@ -54,14 +54,20 @@ export class RedisFleet {
   readonly #workers: Worker[];
   readonly #redisUrl: string;
   readonly #recordings = new Map<number, Recording>();
+  /** Per worker process, when it was starved of CPU and for how long. */
+  readonly #stalls: { at: number; ms: number }[][];
   #nextHistory = 0;
 
   private constructor(workers: Worker[], redisUrl: string) {
     this.#workers = workers;
     this.#redisUrl = redisUrl;
-    for (const worker of workers) {
-      worker.child.on('message', (report: FromWorker) => this.#onReport(report));
-    }
+    this.#stalls = workers.map(() => []);
+    workers.forEach((worker, index) => {
+      worker.child.on('message', (report: FromWorker) => {
+        if (report.type === 'stall') this.#stalls[index]?.push({ at: report.at, ms: report.ms });
+        else this.#onReport(report);
+      });
+    });
   }
 
   static async start(redisUrl: string, clockOffsets: readonly number[]): Promise<RedisFleet> {
@@ -197,11 +203,18 @@ export class RedisFleet {
       const storedBy = recording.stored.get(load.id);
       return storedBy === undefined ? load : { ...load, storedBy };
     });
+    const from = Math.min(...recording.calls.map((call) => call.start));
+    const stalls = Array.from({ length: script.nodes }, (_, node) =>
+      (this.#stalls[node % this.#workers.length] ?? [])
+        .filter((stall) => stall.at >= from)
+        .map((stall) => ({ node, ...stall })),
+    ).flat();
     return {
       script,
       calls: recording.calls,
       loads,
       takeovers: recording.takeovers,
+      stalls,
       heard: recording.heard,
       requestBound: 50,
       clockError: 2,

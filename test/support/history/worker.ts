@@ -41,7 +41,9 @@ export type FromWorker =
   | { type: 'load'; history: number; load: LoadRecord }
   | { type: 'stored'; history: number; id: string; at: number }
   | { type: 'heard'; history: number; node: number; kind: 'key' | 'tag'; name: string; at: number }
-  | { type: 'takeover'; history: number; key: string; at: number };
+  | { type: 'takeover'; history: number; key: string; at: number }
+  /** This process did not run for `ms` before `at` (CPU starvation): its lease renewals were late. */
+  | { type: 'stall'; at: number; ms: number };
 
 /** The machine's real clock, which the shifted `Date.now` does not touch. */
 const now = () => performance.timeOrigin + performance.now();
@@ -139,6 +141,20 @@ function run(history: number, entry: Open, at: number, op: Op): void {
   );
 }
 
+/** Stalls at least this long are reported: a lease renewal late by that much can let the lease lapse. */
+const STALL_MS = 15;
+
+/** Reports every time this process did not get to run for STALL_MS or more (a timer that fired late). */
+function watchForStalls(): void {
+  const every = 5;
+  let expected = now() + every;
+  setInterval(() => {
+    const at = now();
+    if (at - expected >= STALL_MS) send({ type: 'stall', at, ms: at - expected });
+    expected = at + every;
+  }, every).unref();
+}
+
 process.on('message', async (message: ToWorker) => {
   switch (message.type) {
     case 'init': {
@@ -146,6 +162,7 @@ process.on('message', async (message: ToWorker) => {
       // This machine's wall clock is off by clockOffset ms: herdcache must not care.
       const realNow = Date.now;
       Date.now = () => realNow() + message.clockOffset;
+      watchForStalls();
       send({ type: 'ready' });
       return;
     }
