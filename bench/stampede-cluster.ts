@@ -9,21 +9,12 @@
 import { pathToFileURL } from 'node:url';
 import { CLUSTER_NODE_TIMEOUT } from '../test/support/redis-cluster.js';
 import { type Flags, parseFlags } from './lib/args.js';
-import { withCluster, withRedis } from './lib/redis.js';
+import { withCluster } from './lib/redis.js';
 import { RedisProbe } from './lib/redis-probe.js';
-import {
-  fmt,
-  machine,
-  machineLine,
-  newRunId,
-  type ScenarioReport,
-  writeReadmeSection,
-  writeRecords,
-} from './lib/report.js';
+import { fmt, machine, machineLine, newRunId, type ScenarioReport } from './lib/report.js';
 import { herdcache, herdcacheSwr } from './peers/herdcache.js';
 import type { Peer } from './peers/types.js';
-import { type RowProbe, runKeySets } from './stampede/key-sets.js';
-import { setupTable } from './stampede/render.js';
+import { type RowProbe, runKeySets, runStampedeCli, stampedeMarkdown } from './stampede/key-sets.js';
 import { STAMPEDE_FLAGS } from './stampede.js';
 
 /** The stampede's flags and defaults, plus the cluster's shape. */
@@ -91,17 +82,11 @@ export async function runStampedeCluster(
       runId: newRunId(),
       machine: m,
     }).finally(() => Promise.all(masters.map((probe) => probe.close())));
-    const markdown = [
+    const markdown = stampedeMarkdown(
       `${machineLine(m)}. ${flags.processes} processes x ${flags.callers} callers for ${flags.duration} s per row, ttl ${flags.ttl} ms, loader ${flags['loader-ms']} ms. The caches on a local Redis Cluster of ${flags.masters} masters + ${flags.masters * flags.replicas} replicas (spawned for the run, node timeout ${CLUSTER_NODE_TIMEOUT / 1000} s), given as \`redis: { cluster: [${cluster.urls.length} node URLs] }\`; loader calls counted on a separate standalone redis-server. Same machine as the other scenarios: the ${cluster.urls.length} cluster nodes share its cores with the fleet.`,
-      '',
-      sections.join('\n\n'),
-      '',
-      '<details><summary>How each row is set up</summary>',
-      '',
-      setupTable(peers),
-      '',
-      '</details>',
-    ].join('\n');
+      sections,
+      peers,
+    );
     return { id: 'stampede-cluster', title: 'Stampede on a Redis Cluster', markdown, records, verdicts };
   });
 }
@@ -113,12 +98,7 @@ async function main(): Promise<void> {
     process.argv.slice(2),
     ROWS.map((p) => p.name).join(', '),
   );
-  const report = await withRedis((redis) => runStampedeCluster(flags, redis.url));
-  const file = writeRecords(report, newRunId(), machine());
-  if (flags.report) writeReadmeSection(report);
-  console.log(
-    `JSON lines: ${file}${flags.report ? '; README and charts updated' : ' (add --report to update README)'}`,
-  );
+  await runStampedeCli((redisUrl) => runStampedeCluster(flags, redisUrl), flags.report);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -7,18 +7,9 @@
  */
 import { pathToFileURL } from 'node:url';
 import { type Flags, parseFlags } from './lib/args.js';
-import { withRedis } from './lib/redis.js';
-import {
-  machine,
-  machineLine,
-  newRunId,
-  type ScenarioReport,
-  writeReadmeSection,
-  writeRecords,
-} from './lib/report.js';
+import { machine, machineLine, newRunId, type ScenarioReport } from './lib/report.js';
 import { PEERS, peerNamed } from './peers/index.js';
-import { runKeySets } from './stampede/key-sets.js';
-import { setupTable } from './stampede/render.js';
+import { runKeySets, runStampedeCli, stampedeMarkdown } from './stampede/key-sets.js';
 
 /** Flags and defaults (the suite runs the defaults). */
 export const STAMPEDE_FLAGS = {
@@ -46,17 +37,11 @@ export async function runStampede(flags: StampedeFlags, redisUrl: string): Promi
     runId: newRunId(),
     machine: m,
   });
-  const markdown = [
+  const markdown = stampedeMarkdown(
     `${machineLine(m)}. ${flags.processes} processes x ${flags.callers} callers for ${flags.duration} s per library, ttl ${flags.ttl} ms, loader ${flags['loader-ms']} ms, against one local redis-server.`,
-    '',
-    sections.join('\n\n'),
-    '',
-    '<details><summary>How each library is set up</summary>',
-    '',
-    setupTable(peers),
-    '',
-    '</details>',
-  ].join('\n');
+    sections,
+    peers,
+  );
   return { id: 'stampede', title: 'Stampede', markdown, records, verdicts };
 }
 
@@ -67,12 +52,7 @@ async function main(): Promise<void> {
     process.argv.slice(2),
     PEERS.map((p) => p.name).join(', '),
   );
-  const report = await withRedis((redis) => runStampede(flags, redis.url));
-  const file = writeRecords(report, newRunId(), machine());
-  if (flags.report) writeReadmeSection(report);
-  console.log(
-    `JSON lines: ${file}${flags.report ? '; README and charts updated' : ' (add --report to update README)'}`,
-  );
+  await runStampedeCli((redisUrl) => runStampede(flags, redisUrl), flags.report);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

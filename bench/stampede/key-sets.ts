@@ -2,11 +2,23 @@
  * The stampede's outer loop, shared by the stampede scenarios: each key set (1 hot key, 1,000 Zipf keys),
  * each library in turn, a table, notes and a chart per key set, herdcache's rows judged against the target.
  */
-import { fmt, type Machine, machineLine, type ScenarioReport, verdict, writeChart } from '../lib/report.js';
+import { withRedis } from '../lib/redis.js';
+import {
+  fmt,
+  type Machine,
+  machine,
+  machineLine,
+  newRunId,
+  type ScenarioReport,
+  verdict,
+  writeChart,
+  writeReadmeSection,
+  writeRecords,
+} from '../lib/report.js';
 import type { Peer, PlainRedisConnection } from '../peers/types.js';
 import type { StampedeFlags } from '../stampede.js';
 import { runRow } from './fleet.js';
-import { CALLS_PER_WINDOW_TARGET, chart, notes, rowsTable } from './render.js';
+import { CALLS_PER_WINDOW_TARGET, chart, notes, rowsTable, setupTable } from './render.js';
 import { isHerdcache, type RunParams, type StampedeRow } from './row.js';
 
 /**
@@ -93,4 +105,36 @@ export async function runKeySets(options: KeySetsOptions): Promise<KeySetsResult
     console.log(`\n${rowsTable(rows)}\n`);
   }
   return { sections, records, verdicts };
+}
+
+/** A stampede scenario's README section: its setup line, the key-set sections, and how each row is set up. */
+export function stampedeMarkdown(
+  setupLine: string,
+  sections: readonly string[],
+  peers: readonly Peer[],
+): string {
+  return [
+    setupLine,
+    '',
+    sections.join('\n\n'),
+    '',
+    '<details><summary>How each row is set up</summary>',
+    '',
+    setupTable(peers),
+    '',
+    '</details>',
+  ].join('\n');
+}
+
+/** The command line of a stampede scenario: run it against a Redis of our own, write records and README. */
+export async function runStampedeCli(
+  run: (redisUrl: string) => Promise<ScenarioReport>,
+  report: boolean,
+): Promise<void> {
+  const result = await withRedis((redis) => run(redis.url));
+  const file = writeRecords(result, newRunId(), machine());
+  if (report) writeReadmeSection(result);
+  console.log(
+    `JSON lines: ${file}${report ? '; README and charts updated' : ' (add --report to update README)'}`,
+  );
 }
