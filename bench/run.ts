@@ -10,7 +10,7 @@ import { FRESHNESS_FLAGS, runFreshness } from './freshness.js';
 import { HIT_PATH_FLAGS, runHitPath } from './hit-path.js';
 import { HTTP_FLAGS, runHttp } from './http.js';
 import { parseFlags } from './lib/args.js';
-import { withRedis } from './lib/redis.js';
+import { withCluster, withRedis } from './lib/redis.js';
 import {
   machine,
   machineLine,
@@ -24,7 +24,16 @@ import { runStampede, STAMPEDE_FLAGS } from './stampede.js';
 import { runStampedeCluster, STAMPEDE_CLUSTER_FLAGS } from './stampede-cluster.js';
 import { runWakeup, WAKEUP_FLAGS } from './wakeup.js';
 
-const SCENARIOS = ['hit-path', 'wakeup', 'stampede', 'stampede-cluster', 'freshness', 'http', 'bus'] as const;
+const SCENARIOS = [
+  'hit-path',
+  'wakeup',
+  'wakeup-cluster',
+  'stampede',
+  'stampede-cluster',
+  'freshness',
+  'http',
+  'bus',
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values } = parseArgs({
@@ -55,6 +64,10 @@ const runners: Record<Scenario, (redisUrl: string) => Promise<ScenarioReport>> =
   wakeup: (url) => runWakeup(parseFlags('wakeup', WAKEUP_FLAGS, argv), url),
   stampede: (url) => runStampede(parseFlags('stampede', STAMPEDE_FLAGS, argv), url),
   // Spawns its own Redis Cluster for the caches; the suite's Redis keeps the loader-call counters.
+  'wakeup-cluster': (url) =>
+    withCluster(3, 1, (cluster) =>
+      runWakeup(parseFlags('wakeup', WAKEUP_FLAGS, argv), url, { cluster: [...cluster.urls] }),
+    ),
   'stampede-cluster': (url) =>
     runStampedeCluster(parseFlags('stampede-cluster', STAMPEDE_CLUSTER_FLAGS, argv), url),
   freshness: (url) => runFreshness(parseFlags('freshness', FRESHNESS_FLAGS, argv), url),

@@ -7,7 +7,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { type Flags, parseFlags } from './lib/args.js';
-import { withRedis } from './lib/redis.js';
+import { withCluster, withRedis } from './lib/redis.js';
 import {
   fmt,
   machine,
@@ -21,6 +21,7 @@ import {
 } from './lib/report.js';
 import { median, percentileOf } from './lib/stats.js';
 import { startWorkers, stopAll } from './lib/workers.js';
+import type { PlainRedisConnection } from './peers/types.js';
 import type { FromWakeupWorker, ToWakeupWorker, WakeMode } from './workers/wakeup-protocol.js';
 
 /** Flags and defaults (the suite runs the defaults). */
@@ -29,6 +30,10 @@ export const WAKEUP_FLAGS = {
   callers: { default: 4, help: 'waiting callers per follower process' },
   rounds: { default: 40, help: 'rounds per mode (one fresh key each)' },
   'loader-ms': { default: 100, help: 'loader duration in ms' },
+  cluster: {
+    default: 0,
+    help: '1: the caches on a spawned Redis Cluster (3 masters + 3 replicas); pollers stay on one Redis',
+  },
 } as const;
 
 export type WakeupFlags = Flags<keyof typeof WAKEUP_FLAGS>;
@@ -49,7 +54,12 @@ interface ModeResult {
   readonly errors: string[];
 }
 
-export async function runWakeup(flags: WakeupFlags, redisUrl: string): Promise<ScenarioReport> {
+/** @param cacheRedis where the caches live, when not on `redisUrl` (a Redis Cluster's node list). */
+export async function runWakeup(
+  flags: WakeupFlags,
+  redisUrl: string,
+  cacheRedis?: PlainRedisConnection,
+): Promise<ScenarioReport> {
   if (flags.processes < 2) throw new Error('--processes must be at least 2 (one leader, one follower)');
   const runId = newRunId();
   const namespace = `hcbench:${runId}:wakeup`;
@@ -63,6 +73,7 @@ export async function runWakeup(flags: WakeupFlags, redisUrl: string): Promise<S
       worker.send({
         type: 'init',
         redisUrl,
+        ...(cacheRedis === undefined ? {} : { cacheRedis }),
         namespace,
         leader: index === 0,
         callers: flags.callers,
@@ -104,7 +115,7 @@ export async function runWakeup(flags: WakeupFlags, redisUrl: string): Promise<S
   const herdP50 = percentileOf(herd.samples, 0.5);
   const target = verdict(herdP50 <= WAKEUP_P50_TARGET_MS);
   const markdown = [
-    `${machineLine(m)}. 1 leader + ${flags.processes - 1} follower processes x ${flags.callers} waiting callers, ${flags.rounds} rounds per mode (interleaved), loader ${flags['loader-ms']} ms. Wake-up = follower's return minus the leader loader's return, both read as \`performance.timeOrigin + performance.now()\` (one machine, one clock).`,
+    `${machineLine(m)}. 1 leader + ${flags.processes - 1} follower processes x ${flags.callers} waiting callers, ${flags.rounds} rounds per mode (interleaved), loader ${flags['loader-ms']} ms. Wake-up = follower's return minus the leader loader's return, both read as \`performance.timeOrigin + performance.now()\` (one machine, one clock).${cacheRedis === undefined ? '' : ' The herdcache caches on a local Redis Cluster (3 masters + 3 replicas, sharded pub/sub) sharing the cores; the pollers on a single Redis.'}`,
     '',
     table(
       [
@@ -150,17 +161,27 @@ export async function runWakeup(flags: WakeupFlags, redisUrl: string): Promise<S
     },
   }));
   return {
-    id: 'wakeup',
-    title: 'Follower wake-up',
+    id: cacheRedis === undefined ? 'wakeup' : 'wakeup-cluster',
+    title: cacheRedis === undefined ? 'Follower wake-up' : 'Follower wake-up on a Redis Cluster',
     markdown,
     records,
-    verdicts: [{ what: 'herdcache follower wake-up p50', figure: fmt.ms(herdP50), verdict: target }],
+    verdicts: [
+      {
+        what: `herdcache follower wake-up p50${cacheRedis === undefined ? '' : ', Redis Cluster'}`,
+        figure: fmt.ms(herdP50),
+        verdict: target,
+      },
+    ],
   };
 }
 
 async function main(): Promise<void> {
   const flags = parseFlags('wakeup', WAKEUP_FLAGS);
-  const report = await withRedis((redis) => runWakeup(flags, redis.url));
+  const report = await withRedis((redis) =>
+    flags.cluster === 1
+      ? withCluster(3, 1, (cluster) => runWakeup(flags, redis.url, { cluster: [...cluster.urls] }))
+      : runWakeup(flags, redis.url),
+  );
   const file = writeRecords(report, newRunId(), machine());
   if (flags.report) writeReadmeSection(report);
   console.log(`JSON lines: ${file}`);

@@ -1,3 +1,5 @@
+import type { PlainRedisConnection } from '../peers/types.js';
+
 /** How followers learn that the value is ready. */
 export type WakeMode = 'herdcache' | 'poll-50' | 'poll-200';
 
@@ -5,6 +7,8 @@ export type ToWakeupWorker =
   | {
       readonly type: 'init';
       readonly redisUrl: string;
+      /** Where the caches live when not on `redisUrl` (a Redis Cluster's node list); pollers stay on redisUrl. */
+      readonly cacheRedis?: PlainRedisConnection;
       readonly namespace: string;
       /** Process 0 leads (runs the loader); the others follow. */
       readonly leader: boolean;

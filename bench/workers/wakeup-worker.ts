@@ -18,7 +18,11 @@ const random = seeded(init.seed);
 /** Wall clock with sub-millisecond precision, comparable across processes on one machine. */
 const clock = () => performance.timeOrigin + performance.now();
 
-const cache = createCache({ redis: init.redisUrl, prefix: `${init.namespace}:`, ttl: 60_000 });
+const cache = createCache({
+  redis: init.cacheRedis ?? init.redisUrl,
+  prefix: `${init.namespace}:`,
+  ttl: 60_000,
+});
 cache.on('error', () => {});
 await cache.ready();
 const redis = new Redis(init.redisUrl);
