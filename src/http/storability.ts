@@ -40,7 +40,21 @@ function flat(headers: OutgoingHttpHeaders): Record<string, string> {
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined) result[name] = Array.isArray(value) ? value.join(', ') : String(value);
   }
+  const cacheControl = result['cache-control'];
+  if (cacheControl !== undefined) result['cache-control'] = lowerDirectiveNames(cacheControl);
   return result;
+}
+
+/**
+ * Cache-Control directive names are case-insensitive (RFC 9111 §5.2), but the rules library matches them
+ * as written: `No-Store` or `Private` would be stored and served to everyone. Names are lowered before
+ * anything reads the header (values, and field names inside quotes, are left as they are or lowered
+ * harmlessly: field names are case-insensitive too).
+ */
+function lowerDirectiveNames(header: string): string {
+  return header.replace(/(^|,)(\s*)([^=,\s]+)/g, (_all, comma: string, space: string, name: string) => {
+    return `${comma}${space}${name.toLowerCase()}`;
+  });
 }
 
 function directives(header: string | undefined): Map<string, string | true> {
@@ -79,6 +93,9 @@ export function judge(input: Judged): Verdict {
   if (!policy.storable()) return { store: false, reason: 'not storable (Cache-Control or status)' };
 
   const cc = directives(headers['cache-control']);
+  // Checked here as well, whatever the rules library makes of the header: these protect users' data.
+  if (cc.has('no-store')) return { store: false, reason: 'no-store' };
+  if (input.shared && cc.has('private')) return { store: false, reason: 'private' };
   const pragmaNoCache = !headers['cache-control'] && /no-cache/i.test(headers.pragma ?? '');
   // no-cache means "revalidate every time"; the handler is the origin, so that is the same as not storing.
   if (cc.has('no-cache') || pragmaNoCache) return { store: false, reason: 'no-cache' };

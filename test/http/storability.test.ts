@@ -66,6 +66,17 @@ describe('what is stored', () => {
     ['Cache-Control: private', (_req, res) => void res.set('Cache-Control', 'private, max-age=60').send('x')],
     ['Cache-Control: no-store', (_req, res) => void res.set('Cache-Control', 'no-store').send('x')],
     ['Cache-Control: no-cache', (_req, res) => void res.set('Cache-Control', 'no-cache').send('x')],
+    // Directive names are case-insensitive (RFC 9111 §5.2): issue 11's security finding.
+    [
+      'Cache-Control: No-Store',
+      (_req, res) => void res.set('Cache-Control', 'No-Store, max-age=60').send('x'),
+    ],
+    ['Cache-Control: NO-STORE', (_req, res) => void res.set('Cache-Control', 'NO-STORE').send('x')],
+    ['Cache-Control: Private', (_req, res) => void res.set('Cache-Control', 'Private, max-age=60').send('x')],
+    [
+      'Cache-Control: No-Cache',
+      (_req, res) => void res.set('Cache-Control', 'No-Cache, max-age=60').send('x'),
+    ],
     ['max-age=0', (_req, res) => void res.set('Cache-Control', 'max-age=0').send('x')],
     ['Set-Cookie', (_req, res) => void res.cookie('session', 'abc').send('x')],
     [
@@ -86,6 +97,15 @@ describe('what is stored', () => {
       expect(second.headers['x-cache']).toBe('MISS');
     });
   }
+
+  it('understands a directive name in any case (MaX-AgE)', async () => {
+    const r = await route((_req, res) => void res.set('Cache-Control', 'MaX-AgE=0').send('x'));
+    await r.settled();
+    const second = await send(r.url);
+    // max-age=0: already stale, so never stored; a misread name would fall back to the ttl and store it.
+    expect(second.headers['x-cache']).toBe('MISS');
+    expect(r.calls()).toBe(2);
+  });
 
   it('stores other statuses when configured, as RFC 9111 allows', async () => {
     const r = await route((_req, res) => void res.status(404).send('gone'), { statuses: [200, 404] });
