@@ -37,6 +37,23 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
   return (ifNoneMatch.match(/(?:W\/)?"[^"]*"/g) ?? []).some((tag) => opaqueTag(tag) === wanted);
 }
 
+/** A header of a stored response, as one string. */
+function storedHeader(stored: StoredResponse, name: string): string | undefined {
+  const value = stored.headers.find(([field]) => field === name)?.[1];
+  return value === undefined ? undefined : Array.isArray(value) ? value.join(', ') : String(value);
+}
+
+/**
+ * `If-Modified-Since` (RFC 9110 13.1.3, RFC 9111 4.3.2): the stored response has not changed since the
+ * given date, judged by its `Last-Modified`, or its `Date` when it has none. An unparseable date is ignored.
+ */
+export function notModifiedSince(ifModifiedSince: string | undefined, stored: StoredResponse): boolean {
+  if (ifModifiedSince === undefined) return false;
+  const since = Date.parse(ifModifiedSince);
+  const modified = Date.parse(storedHeader(stored, 'last-modified') ?? storedHeader(stored, 'date') ?? '');
+  return Number.isFinite(since) && Number.isFinite(modified) && modified <= since;
+}
+
 /** Seconds for the `Age` header: what the route reported plus the time the entry has spent cached. */
 export function ageSeconds(stored: StoredResponse, cachedForMs: number): number {
   return Math.max(0, Math.floor((stored.initialAge * 1000 + cachedForMs) / 1000));
@@ -50,8 +67,14 @@ export function replay(
   status: XCacheStatus,
   cachedForMs: number,
 ): void {
+  // If-None-Match, when present, decides alone (RFC 9110 13.2.2); If-Modified-Since only without it.
+  const ifNoneMatch = req.headers['if-none-match'];
   const notModified =
-    stored.status >= 200 && stored.status < 300 && etagMatches(req.headers['if-none-match'], stored.etag);
+    stored.status >= 200 &&
+    stored.status < 300 &&
+    (ifNoneMatch !== undefined
+      ? etagMatches(ifNoneMatch, stored.etag)
+      : notModifiedSince(req.headers['if-modified-since'], stored));
   for (const [name, value] of stored.headers) {
     if (name === 'content-length') continue;
     if (notModified && !NOT_MODIFIED_FIELDS.has(name)) continue;

@@ -50,6 +50,37 @@ describe('serving from the cache', () => {
     expect(changed.text).toBe('document body');
   });
 
+  it('answers If-Modified-Since on a fresh entry with 304 when it has not changed since (issue 11)', async () => {
+    const cache = await h.cache();
+    const app = express();
+    const lastModified = 'Tue, 01 Dec 2026 10:00:00 GMT';
+    app.get('/dated', cacheResponses(cache), (_req, res) => {
+      res.set({ 'Cache-Control': 'max-age=60', 'Last-Modified': lastModified }).send('dated body');
+    });
+    const { base, settled } = await serve(app, cache);
+    await settled('/dated');
+
+    const same = await send(`${base}/dated`, { headers: { 'if-modified-since': lastModified } });
+    expect(same.status).toBe(304);
+    expect(same.body.length).toBe(0);
+    expect(same.headers['last-modified']).toBe(lastModified);
+    expect(same.headers['x-cache']).toBe('HIT');
+
+    const older = await send(`${base}/dated`, {
+      headers: { 'if-modified-since': 'Mon, 30 Nov 2026 10:00:00 GMT' },
+    });
+    expect(older.status).toBe(200);
+    expect(older.text).toBe('dated body');
+
+    // If-None-Match, when present, decides alone.
+    const both = await send(`${base}/dated`, {
+      headers: { 'if-modified-since': lastModified, 'if-none-match': '"something-else"' },
+    });
+    expect(both.status).toBe(200);
+    const garbage = await send(`${base}/dated`, { headers: { 'if-modified-since': 'not a date' } });
+    expect(garbage.status).toBe(200);
+  });
+
   it('generates a strong ETag from the body when the route sends none', async () => {
     const cache = await h.cache();
     const app = express();
