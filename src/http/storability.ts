@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import CachePolicy from 'http-cache-semantics';
+import { parseHttpDate } from './dates.js';
 import { varyNames } from './key.js';
 import { clampDuration } from './options.js';
 
@@ -72,6 +73,14 @@ function seconds(value: string | true | undefined): number {
   return Number.isFinite(n) && n > 0 ? n : 0;
 }
 
+/** Freshness lifetime in seconds from `Expires` minus `Date` (RFC 9111 §4.2.1); 0 for an invalid date. */
+function expiresLifetime(headers: Record<string, string>): number {
+  const expires = parseHttpDate(headers.expires);
+  if (expires === undefined) return 0;
+  const date = parseHttpDate(headers.date) ?? Date.now();
+  return Math.max(0, (expires - date) / 1000);
+}
+
 /** Judges a response from its status and headers alone, as they go out, so waiters can be released early. */
 export function judge(input: Judged): Verdict {
   const headers = flat(input.headers);
@@ -111,7 +120,11 @@ export function judge(input: Judged): Verdict {
 
   let ttl: number | undefined = input.ttl;
   if (explicit) {
-    ttl = clampDuration((policy.maxAge() - policy.age()) * 1000);
+    // With no max-age to go by, Expires decides, read strictly: an invalid date is already expired.
+    const byExpires =
+      !cc.has('max-age') && !(input.shared && cc.has('s-maxage')) && headers.expires !== undefined;
+    const lifetime = byExpires ? expiresLifetime(headers) : policy.maxAge();
+    ttl = clampDuration((lifetime - policy.age()) * 1000);
     if (ttl < 1) {
       // Already stale: only worth storing when it may be served stale while one refresh runs.
       if (staleWhileRevalidate === 0)

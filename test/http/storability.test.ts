@@ -78,6 +78,24 @@ describe('what is stored', () => {
       (_req, res) => void res.set('Cache-Control', 'No-Cache, max-age=60').send('x'),
     ],
     ['max-age=0', (_req, res) => void res.set('Cache-Control', 'max-age=0').send('x')],
+    // An invalid Expires means already expired (RFC 9111 §5.3), however far ahead a lenient parser reads it.
+    [
+      'Expires with a one-digit hour',
+      (_req, res) => void res.set('Expires', 'Sun, 06 Nov 2040 8:49:37 GMT').send('x'),
+    ],
+    [
+      'Expires with dashes',
+      (_req, res) => void res.set('Expires', 'Sun, 06-Nov-2040 08:49:37 GMT').send('x'),
+    ],
+    [
+      'Expires with extra spaces',
+      (_req, res) => void res.set('Expires', 'Sun,  06 Nov 2040 08:49:37 GMT').send('x'),
+    ],
+    [
+      'Expires with no comma',
+      (_req, res) => void res.set('Expires', 'Sun 06 Nov 2040 08:49:37 GMT').send('x'),
+    ],
+    ['Expires: 0', (_req, res) => void res.set('Expires', '0').send('x')],
     ['Set-Cookie', (_req, res) => void res.cookie('session', 'abc').send('x')],
     [
       'Set-Cookie with public',
@@ -97,6 +115,20 @@ describe('what is stored', () => {
       expect(second.headers['x-cache']).toBe('MISS');
     });
   }
+
+  it('stores a response whose future Expires is in the obsolete RFC 850 format', async () => {
+    const inAnHour = new Date(Date.now() + 3_600_000);
+    const [weekday = ''] = inAnHour
+      .toLocaleDateString('en-US', { weekday: 'long', timeZone: 'UTC' })
+      .split(',');
+    const [, day, month, year, time] = inAnHour.toUTCString().split(' ') as string[];
+    const rfc850 = `${weekday}, ${day}-${month}-${(year as string).slice(2)} ${time} GMT`;
+    const r = await route((_req, res) => void res.set('Expires', rfc850).send('x'), { ttl: 1 });
+    await r.settled();
+    const second = await send(r.url);
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(r.calls()).toBe(1);
+  });
 
   it('understands a directive name in any case (MaX-AgE)', async () => {
     const r = await route((_req, res) => void res.set('Cache-Control', 'MaX-AgE=0').send('x'));
