@@ -7,7 +7,7 @@ import { Loads, type Mode } from './loads.js';
 import { parseMessage } from './messages.js';
 import { fill, type NodeState, newToken, quietly, served, validEntry, validFor } from './node.js';
 import { canServeOnError, canServeWhileRevalidating, isFresh } from './policy.js';
-import { readStored } from './reading.js';
+import { type Reading, readStored } from './reading.js';
 import { SingleFlight } from './singleflight.js';
 
 /** Returned by `freshLocalValue` when the fast path does not apply. */
@@ -116,13 +116,24 @@ export class GetOrLoad {
     if (local !== undefined && isFresh(local, node.clock.now())) return local.value;
     if (!node.shared.distributed) return undefined;
     const stamp = node.generations.stamp();
-    const sentAt = node.clock.now();
-    const read = await quietly(node, node.shared.read(key));
-    if (read === undefined) return undefined;
-    const reading = await readStored(node, key, read.raw, read.problem, serverOffset(sentAt, read.serverNow));
-    if (reading.entry === undefined || !isFresh(reading.entry, node.clock.now())) return undefined;
+    const reading = await quietly(node, this.#readShared(key, true));
+    if (reading?.entry === undefined || !isFresh(reading.entry, node.clock.now())) return undefined;
     fill(node, key, reading.entry, reading.encoded, stamp);
     return reading.entry.value;
+  }
+
+  /**
+   * One plain read of the shared entry (GET and the server's clock), placed on this node's clock. With
+   * `reportProblems` false, foreign data under the key reads as nothing and is left for the lease script to
+   * report, so it is reported once.
+   */
+  async #readShared(key: string, reportProblems: boolean): Promise<Reading> {
+    const node = this.#node;
+    const sentAt = node.clock.now();
+    const read = await node.shared.read(key);
+    if (!reportProblems && read.problem !== undefined) return {};
+    const problem = reportProblems ? read.problem : undefined;
+    return readStored(node, key, read.raw, problem, serverOffset(sentAt, read.serverNow));
   }
 
   /** Another node stored a value for `key`: a stale copy here (served while it refreshed) is replaced. */
@@ -163,11 +174,7 @@ export class GetOrLoad {
    */
   async #freshSharedHit(key: string, stamp: number): Promise<Lookup<unknown> | undefined> {
     const node = this.#node;
-    const sentAt = node.clock.now();
-    const read = await node.shared.read(key);
-    // Missing or foreign data: the lease script reads it again and reports it.
-    if (read.raw === null || read.problem !== undefined) return undefined;
-    const reading = await readStored(node, key, read.raw, undefined, serverOffset(sentAt, read.serverNow));
+    const reading = await this.#readShared(key, false);
     const stored = reading.entry;
     const now = node.clock.now();
     if (stored === undefined || now >= stored.freshUntil || now >= stored.refreshAt) return undefined;
