@@ -188,7 +188,6 @@ export interface SharedTier {
 export interface Bus {
   /** Starts delivery. `onLost` runs whenever messages may have been lost (disconnect, resubscribe). */
   subscribe(onMessage: (message: string) => void, onLost: (reason: string) => void): Promise<void>;
-  publish(message: string): Promise<void>;
   /** Publishes where only this node's own subscription hears it (heartbeats: O(1) per node, not O(fleet)). */
   beat(message: string): Promise<void>;
   /** Drops and re-establishes the subscription (used when heartbeats stop arriving). */

@@ -277,10 +277,6 @@ class MemoryBus implements Bus {
     this.#unsubscribe = this.#network.subscribe(onMessage);
   }
 
-  async publish(message: string): Promise<void> {
-    this.#network.publish(message);
-  }
-
   async beat(message: string): Promise<void> {
     const handlers = this.#handlers;
     if (handlers && this.#unsubscribe) queueMicrotask(() => handlers.onMessage(message));

@@ -78,17 +78,9 @@ export class RedisBus implements Bus {
     return subscriber.subscribe(this.#channel, this.#beatChannel);
   }
 
-  async publish(message: string): Promise<void> {
-    await this.#send(this.#channel, message);
-  }
-
   async beat(message: string): Promise<void> {
-    await this.#send(this.#beatChannel, message);
-  }
-
-  async #send(channel: string, message: string): Promise<void> {
     if (this.#publisher.status !== 'ready') throw new Error(`Redis connection is ${this.#publisher.status}`);
-    await this.#publisher.publish(channel, message);
+    await this.#publisher.publish(this.#beatChannel, message);
   }
 
   /** The subscription looks dead (heartbeats stopped coming back): cut the connection and let ioredis redial. */

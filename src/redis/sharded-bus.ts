@@ -159,11 +159,6 @@ export class ShardedBus implements Bus {
     );
   }
 
-  async publish(message: string): Promise<void> {
-    if (this.#cluster.status !== 'ready') throw new Error(`Redis connection is ${this.#cluster.status}`);
-    await this.#cluster.spublish(this.#keys.groupChannel(0), message);
-  }
-
   /** PINGs every subscriber connection; the beat comes back once all of them have answered. */
   async beat(message: string): Promise<void> {
     const shards = this.#shards;

@@ -145,10 +145,6 @@ class SimBus implements Bus {
     });
   }
 
-  async publish(message: string): Promise<void> {
-    this.#network.server.publish(message);
-  }
-
   async beat(message: string): Promise<void> {
     if (this.#unsubscribe) this.#deliver(message);
   }
