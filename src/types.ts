@@ -166,7 +166,18 @@ export interface SharedTier {
   abandon(key: string, token: string, backoff: number, notice: string): Promise<boolean>;
   /** Extends the lease while `token` still holds it. */
   renew(key: string, token: string, leaseTtl: number): Promise<boolean>;
-  /** Reads an entry without touching the lease. */
+  /**
+   * The stored text under `key` by the cheapest read there is (a plain GET: no script, no server time);
+   * null when nothing is stored, undefined when what is stored cannot be read that way (a value of
+   * another Redis type: `read` reports it).
+   */
+  get(key: string): Promise<string | null | undefined>;
+  /**
+   * Which server clock stamps the entries of `key` (an integer below 1,024): keys of one domain live on one
+   * server. A single Redis is one domain; a Cluster has one per hash-tag group.
+   */
+  clockDomain(key: string): number;
+  /** Reads an entry and the server's time without touching the lease. */
   read(key: string): Promise<{ raw: string | null; serverNow: number; problem?: string }>;
   /** `set`: stores unconditionally (Redis's order of arrival decides), revokes any lease, publishes `notice`. */
   write(key: string, write: WriteRequest, notice: string): Promise<{ serverNow: number }>;

@@ -59,36 +59,98 @@ export function idOf(raw: string): string | undefined {
   return end === -1 ? undefined : raw.slice(MAGIC.length + 1, end);
 }
 
+/** Tag-free entries share these (never mutated): most entries carry no tags. */
+const NO_TAGS: readonly string[] = Object.freeze([]);
+const NO_STAMPS: readonly number[] = Object.freeze([]);
+
+/**
+ * Reads the header's space-separated fields one at a time, on the shared-hit path of every read: no
+ * split array, no intermediate strings for the numbers.
+ */
+class HeaderCursor {
+  #at: number;
+  readonly #raw: string;
+  readonly #end: number;
+
+  constructor(raw: string, from: number, end: number) {
+    this.#raw = raw;
+    this.#at = from;
+    this.#end = end;
+  }
+
+  /** The next field, or undefined past the header's end. */
+  text(): string | undefined {
+    if (this.#at > this.#end) return undefined;
+    let space = this.#raw.indexOf(' ', this.#at);
+    if (space === -1 || space > this.#end) space = this.#end;
+    const field = this.#raw.slice(this.#at, space);
+    this.#at = space + 1;
+    return field;
+  }
+
+  /** The next field as a safe integer, or undefined if it is missing or not one. */
+  integer(): number | undefined {
+    const field = this.text();
+    if (field === undefined || field.length === 0) return undefined;
+    const value = Number(field);
+    return Number.isSafeInteger(value) ? value : undefined;
+  }
+
+  get done(): boolean {
+    return this.#at > this.#end;
+  }
+}
+
+function corrupt(key: string): DecodeError {
+  return new DecodeError(key, 'corrupt entry header');
+}
+
 /** Parses and decodes a stored entry; anything foreign, corrupt or of an old format is a `DecodeError`. */
 export function readEnvelope(key: string, raw: string, codec: Codec): StoredEntry {
   const newline = raw.indexOf('\n');
-  const header = newline === -1 ? [] : raw.slice(0, newline).split(' ');
-  if (header.length < 8 || header[0] !== MAGIC) {
+  if (newline === -1 || !raw.startsWith(`${MAGIC} `)) {
     throw new DecodeError(key, 'not a herdcache entry (foreign data or another format)');
   }
-  const numbers = header.slice(2, 8).map(Number);
-  if (!numbers.every(Number.isSafeInteger)) throw new DecodeError(key, 'corrupt entry header');
-  const [createdAt, freshUntil, staleUntil, errorUntil, loadMs, count] = numbers as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  if (count < 0 || header.length !== 8 + 2 * count) throw new DecodeError(key, 'corrupt entry header');
-  const tags: string[] = [];
-  const tagStamps: number[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const stamp = Number(header[9 + 2 * i]);
-    if (!Number.isSafeInteger(stamp)) throw new DecodeError(key, 'corrupt entry header');
-    try {
-      tags.push(decodeURIComponent(header[8 + 2 * i] as string));
-    } catch {
-      throw new DecodeError(key, 'corrupt entry header');
-    }
-    tagStamps.push(stamp);
+  const header = new HeaderCursor(raw, MAGIC.length + 1, newline);
+  const id = header.text();
+  const createdAt = header.integer();
+  const freshUntil = header.integer();
+  const staleUntil = header.integer();
+  const errorUntil = header.integer();
+  const loadMs = header.integer();
+  const count = header.integer();
+  if (
+    id === undefined ||
+    createdAt === undefined ||
+    freshUntil === undefined ||
+    staleUntil === undefined ||
+    errorUntil === undefined ||
+    loadMs === undefined ||
+    count === undefined ||
+    count < 0
+  ) {
+    throw corrupt(key);
   }
+  let tags = NO_TAGS;
+  let tagStamps = NO_STAMPS;
+  if (count > 0) {
+    const names: string[] = [];
+    const stamps: number[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const name = header.text();
+      const stamp = header.integer();
+      if (name === undefined || stamp === undefined) throw corrupt(key);
+      try {
+        names.push(decodeURIComponent(name));
+      } catch {
+        throw corrupt(key);
+      }
+      stamps.push(stamp);
+    }
+    tags = names;
+    tagStamps = stamps;
+  }
+  if (!header.done) throw corrupt(key);
   const encoded = raw.slice(newline + 1);
   let value: unknown;
   try {
@@ -96,16 +158,5 @@ export function readEnvelope(key: string, raw: string, codec: Codec): StoredEntr
   } catch (cause) {
     throw new DecodeError(key, 'the codec could not decode the stored value', cause);
   }
-  return {
-    id: header[1] as string,
-    createdAt,
-    freshUntil,
-    staleUntil,
-    errorUntil,
-    loadMs,
-    tags,
-    tagStamps,
-    value,
-    encoded,
-  };
+  return { id, createdAt, freshUntil, staleUntil, errorUntil, loadMs, tags, tagStamps, value, encoded };
 }

@@ -1,13 +1,13 @@
 import { CacheClosedError, RemoteLoadError } from '../errors.js';
 import type { CallPolicy } from '../options.js';
 import type { AcquireMode, Entry, Loader, Lookup, SharedRead } from '../types.js';
-import { serverOffset } from './clock.js';
 import { follow, timedOut } from './follower.js';
 import { Loads, type Mode } from './loads.js';
 import { parseMessage } from './messages.js';
 import { fill, type NodeState, newToken, quietly, served, validEntry, validFor } from './node.js';
 import { canServeOnError, canServeWhileRevalidating, isFresh } from './policy.js';
 import { type Reading, readStored } from './reading.js';
+import { ServerClocks } from './server-clock.js';
 import { SingleFlight } from './singleflight.js';
 
 /** Returned by `freshLocalValue` when the fast path does not apply. */
@@ -40,6 +40,8 @@ export class GetOrLoad {
   readonly #refreshedElsewhere = new Map<string, number>();
   /** Infinite without Redis: then nothing can be invalidated behind this node's back. */
   readonly #maxLocalAge: number;
+  /** Where each server's clock sits on this node's, so a plain GET can be judged without asking the time. */
+  readonly #serverClocks: ServerClocks;
   /** Fresh local hits so far, counted here because the hot path cannot afford an event per hit. */
   localHits = 0;
   /** Set by the cache while anyone listens to `hit`. */
@@ -51,6 +53,7 @@ export class GetOrLoad {
     this.#refreshes = new SingleFlight(node.generations);
     this.#loads = new Loads(node);
     this.#maxLocalAge = node.shared.distributed ? node.options.maxLocalAge : Number.POSITIVE_INFINITY;
+    this.#serverClocks = new ServerClocks(node.clock);
   }
 
   /** A local entry this node may serve from memory: young enough, and not voided by a tag. */
@@ -123,17 +126,24 @@ export class GetOrLoad {
   }
 
   /**
-   * One plain read of the shared entry (GET and the server's clock), placed on this node's clock. With
-   * `reportProblems` false, foreign data under the key reads as nothing and is left for the lease script to
-   * report, so it is reported once.
+   * One read of the shared entry without the lease, placed on this node's clock: a plain GET while this
+   * node knows where the server's clock is, else a read that also asks the server's time (and teaches it).
+   * With `reportProblems` false, foreign data under the key reads as nothing and is left for the lease
+   * script to report, so it is reported once.
    */
   async #readShared(key: string, reportProblems: boolean): Promise<Reading> {
     const node = this.#node;
+    const domain = node.shared.clockDomain(key);
+    const offset = this.#serverClocks.offset(domain);
+    if (offset !== undefined) {
+      const raw = await node.shared.get(key);
+      if (raw !== undefined) return readStored(node, key, raw, undefined, offset);
+    }
     const sentAt = node.clock.now();
     const read = await node.shared.read(key);
     if (!reportProblems && read.problem !== undefined) return {};
     const problem = reportProblems ? read.problem : undefined;
-    return readStored(node, key, read.raw, problem, serverOffset(sentAt, read.serverNow));
+    return readStored(node, key, read.raw, problem, this.#serverClocks.learn(domain, sentAt, read.serverNow));
   }
 
   /** Another node stored a value for `key`: a stale copy here (served while it refreshed) is replaced. */
@@ -183,6 +193,21 @@ export class GetOrLoad {
     return served(stored, 'hit', 'shared', now);
   }
 
+  /** Redis failed the call: report it and go on without Redis. */
+  #degrade<T>(
+    error: unknown,
+    key: string,
+    loader: Loader<T>,
+    policy: CallPolicy,
+    local: Entry | undefined,
+    mode: Mode,
+    since: number,
+  ): Promise<Lookup<unknown>> {
+    const node = this.#node;
+    node.emit('error', error as Error);
+    return this.#loads.degraded(key, loader, policy, validEntry(node, key, local, since), mode, since);
+  }
+
   async #resolve<T>(
     key: string,
     loader: Loader<T>,
@@ -194,7 +219,16 @@ export class GetOrLoad {
     if (!mode.background) node.emit('miss', { key });
     // What this node knew when `local` was read: a stale value held across an await is checked against it.
     const since = node.generations.stamp();
-    // Armed before the first question to the shared tier, so a message published in between is not missed.
+    // A caller's first question is a plain read; the lease script runs only if that finds no fresh entry.
+    if (!mode.background && node.shared.distributed) {
+      try {
+        const hit = await this.#freshSharedHit(key, since);
+        if (hit !== undefined) return hit;
+      } catch (error) {
+        return this.#degrade(error, key, loader, policy, local, mode, since);
+      }
+    }
+    // Armed before the first question about the lease, so a message published in between is not missed.
     const armed = node.waiters.arm(key);
     const startedAt = node.clock.now();
     const giveUpAt = startedAt + node.options.waitTimeout;
@@ -204,8 +238,6 @@ export class GetOrLoad {
         ? { mode: 'read' }
         : { mode: 'refresh', id: mode.refreshOf }
       : { mode: 'read' };
-    // A caller's first question is a plain read; the lease script runs only if that finds no fresh entry.
-    let readFirst = !mode.background && node.shared.distributed;
     try {
       for (;;) {
         if (node.closing.aborted) throw new CacheClosedError();
@@ -213,14 +245,8 @@ export class GetOrLoad {
         const stamp = node.generations.stamp();
         armed.reset();
         let read: SharedRead;
-        let sentAt: number;
+        const sentAt = node.clock.now();
         try {
-          if (readFirst) {
-            readFirst = false;
-            const hit = await this.#freshSharedHit(key, stamp);
-            if (hit !== undefined) return hit;
-          }
-          sentAt = node.clock.now();
           read = await node.shared.acquire(key, {
             token,
             leaseTtl: node.options.leaseTtl,
@@ -228,17 +254,9 @@ export class GetOrLoad {
             ...request,
           });
         } catch (error) {
-          node.emit('error', error as Error);
-          return this.#loads.degraded(
-            key,
-            loader,
-            policy,
-            validEntry(this.#node, key, local, since),
-            mode,
-            since,
-          );
+          return this.#degrade(error, key, loader, policy, local, mode, since);
         }
-        const offset = serverOffset(sentAt, read.serverNow);
+        const offset = this.#serverClocks.learn(node.shared.clockDomain(key), sentAt, read.serverNow);
         const reading = await readStored(node, key, read.raw, read.problem, offset);
         const stored = reading.entry;
         const now = node.clock.now();

@@ -128,6 +128,12 @@ export class GuardedTier implements SharedTier {
   renew(key: string, token: string, leaseTtl: number): Promise<boolean> {
     return this.#guard('renew', () => this.#inner.renew(key, token, leaseTtl));
   }
+  get(key: string): Promise<string | null | undefined> {
+    return this.#guard('get', () => this.#inner.get(key));
+  }
+  clockDomain(key: string): number {
+    return this.#inner.clockDomain(key);
+  }
   read(key: string) {
     return this.#guard('read', () => this.#inner.read(key));
   }

@@ -48,8 +48,30 @@ export function newToken(): string {
   return `${TOKEN_PREFIX}${tokenCounter.toString(36)}`;
 }
 
-/** Until when (local time) each answer made from an entry may still be handed to a caller who asks now. */
-const validity = new WeakMap<Lookup<unknown>, number>();
+/**
+ * An answer made from an entry, remembering until when (local time) it may still be handed to a caller who
+ * asks now. A private field rather than a side table: this is made on every shared hit.
+ */
+class Served<T> implements Lookup<T> {
+  readonly value: T;
+  readonly status: Lookup<T>['status'];
+  readonly tier: Lookup<T>['tier'];
+  readonly age: number;
+  readonly #validUntil: number;
+
+  constructor(entry: Entry, status: Lookup<T>['status'], tier: Lookup<T>['tier'], now: number) {
+    this.value = entry.value as T;
+    this.status = status;
+    this.tier = tier;
+    this.age = Math.max(0, now - entry.createdAt);
+    this.#validUntil = status === 'stale' ? Math.max(entry.staleUntil, entry.errorUntil) : entry.freshUntil;
+  }
+
+  /** Until when `answer` may be handed out; answers not made from an entry (a miss, a load) always may. */
+  static validUntil(answer: Lookup<unknown>): number {
+    return answer instanceof Served ? answer.#validUntil : Number.POSITIVE_INFINITY;
+  }
+}
 
 /** The answer for a served entry. */
 export function served<T>(
@@ -58,14 +80,7 @@ export function served<T>(
   tier: Lookup<T>['tier'],
   now: number,
 ): Lookup<T> {
-  const answer: Lookup<T> = {
-    value: entry.value as T,
-    status,
-    tier,
-    age: Math.max(0, now - entry.createdAt),
-  };
-  validity.set(answer, status === 'stale' ? Math.max(entry.staleUntil, entry.errorUntil) : entry.freshUntil);
-  return answer;
+  return new Served<T>(entry, status, tier, now);
 }
 
 /**
@@ -73,7 +88,7 @@ export function served<T>(
  * value it is bringing back expired must ask again (a load's own result is always fresh).
  */
 export function validFor(answer: Lookup<unknown>, startedAt: number): boolean {
-  return startedAt < (validity.get(answer) ?? Number.POSITIVE_INFINITY);
+  return startedAt < Served.validUntil(answer);
 }
 
 /** When an early refresh of an entry fresh until `freshUntil` is due, on the same clock; Infinity when off. */

@@ -242,6 +242,12 @@ class MemorySharedTier implements SharedTier {
   async renew(key: string, token: string, leaseTtl: number): Promise<boolean> {
     return this.#network.renew(key, token, leaseTtl);
   }
+  async get(key: string): Promise<string | null> {
+    return this.#network.read(key).raw;
+  }
+  clockDomain(): number {
+    return 0;
+  }
   async read(key: string) {
     return this.#network.read(key);
   }

@@ -5,6 +5,12 @@ import { GROUP_TAGS, groupOf } from './slots.js';
 export type PubSubMode = 'classic' | 'sharded';
 
 /**
+ * How many hashed names are remembered. Hashing costs about as much as the rest of a shared hit; a hot key
+ * set repeats, and when the memo fills it starts over rather than paying for least-recently-used order.
+ */
+const REMEMBERED_NAMES = 10_000;
+
+/**
  * Redis key and channel naming. A user key is hashed: its value and lease share the `{...}` hash tag of
  * the key's group (see slots.ts), so the Lua scripts can touch both, and the rest of the name is the key's
  * SHA-1, so keys may hold any character and be of any length. Each tag has a record of its own, in its own
@@ -21,6 +27,7 @@ export class KeySpace {
   /** The classic channel (classic mode only). */
   readonly channel: string;
   readonly #prefix: string;
+  readonly #names = new Map<string, { readonly base: string; readonly group: number }>();
 
   constructor(prefix: string, mode: PubSubMode = 'classic') {
     this.#prefix = prefix;
@@ -29,10 +36,20 @@ export class KeySpace {
     this.channel = `${prefix}bus`;
   }
 
-  #name(text: string): { base: string; group: number } {
+  #name(text: string): { readonly base: string; readonly group: number } {
+    const known = this.#names.get(text);
+    if (known !== undefined) return known;
     const digest = createHash('sha1').update(text).digest();
     const group = groupOf(digest);
-    return { base: `${this.#prefix}{${GROUP_TAGS[group]}}${digest.toString('base64url')}`, group };
+    const name = { base: `${this.#prefix}{${GROUP_TAGS[group]}}${digest.toString('base64url')}`, group };
+    if (this.#names.size >= REMEMBERED_NAMES) this.#names.clear();
+    this.#names.set(text, name);
+    return name;
+  }
+
+  /** The group a key belongs to (see slots.ts). */
+  group(key: string): number {
+    return this.#name(key).group;
   }
 
   /** The channel of a group: in its slot (sharded), or the one channel (classic). */

@@ -68,6 +68,11 @@ export class RedisTier implements SharedTier {
    * still being set up (a fresh cache) gets a short, bounded wait, which ends at once if the attempt fails
    * (a refused connection is known within a millisecond).
    */
+  /** Undefined when a command may go now (the common case, with no promise made), else `#ready()`. */
+  #notReady(): Promise<void> | undefined {
+    return this.#refusal === undefined && this.#client.status === 'ready' ? undefined : this.#ready();
+  }
+
   async #ready(): Promise<void> {
     if (this.#refusal !== undefined) throw new RedisUnavailableError(this.#refusal);
     const status = this.#client.status;
@@ -108,7 +113,8 @@ export class RedisTier implements SharedTier {
   }
 
   async #run(script: LuaScript, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
-    await this.#ready();
+    const notReady = this.#notReady();
+    if (notReady !== undefined) await notReady;
     try {
       return await this.#client.evalsha(script.sha, script.keys, ...keys, ...args);
     } catch (error) {
@@ -167,6 +173,22 @@ export class RedisTier implements SharedTier {
 
   async renew(key: string, token: string, leaseTtl: number): Promise<boolean> {
     return (await this.#run(RENEW, [this.#keys.lease(key)], [token, leaseTtl])) === 1;
+  }
+
+  async get(key: string): Promise<string | null | undefined> {
+    const notReady = this.#notReady();
+    if (notReady !== undefined) await notReady;
+    try {
+      return await this.#client.get(this.#keys.value(key));
+    } catch (error) {
+      // Something that is not a string sits under the key: the scripts report (and replace) it.
+      if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return undefined;
+      throw error;
+    }
+  }
+
+  clockDomain(key: string): number {
+    return this.#keys.mode === 'classic' ? 0 : this.#keys.group(key);
   }
 
   async read(key: string): Promise<{ raw: string | null; serverNow: number; problem?: string }> {

@@ -63,18 +63,44 @@ describe('tiers', () => {
     cleanup.push(() => client.quit());
     const reader = cache({ redis: client, prefix, local: false, heartbeatInterval: 0 });
     await reader.ready();
+    // Time stands still, so the server clock learned by the first read stays trusted for all 50.
+    vi.useFakeTimers({ toFake: ['performance'] });
     const sent = vi.spyOn(client, 'sendCommand');
     for (let i = 0; i < 50; i += 1) {
       expect(await reader.lookup('k', () => 'unused', { tags: ['a', 'b'] })).toMatchObject({
         tier: 'shared',
       });
     }
-    // 50 reads, plus one read of each tag's stamp the first time.
-    expect(sent.mock.calls.map(([command]) => command.name).sort()).toEqual([
-      ...Array<string>(50).fill('evalsha'),
-      'get',
-      'get',
-    ]);
+    vi.useRealTimers();
+    // The first read asks the server's time too (a script); then a plain GET each; plus one read of each
+    // tag's stamp the first time.
+    const commands = sent.mock.calls.map(([command]) => {
+      const target = String(command.args[command.name === 'evalsha' ? 2 : 0]);
+      return `${command.name} ${target.slice(target.lastIndexOf(':'))}`;
+    });
+    expect(commands.sort()).toEqual(['evalsha :v', 'get :t', 'get :t', ...Array<string>(49).fill('get :v')]);
+    sent.mockRestore();
+  });
+
+  it('judges a plain GET with a server clock it learned at most 500 ms before, else asks the time again', async () => {
+    const prefix = `test:tiers:${randomUUID()}:`;
+    await cache({ redis: redisUrl, prefix }).cached('k', () => 'v');
+    const client = new Redis(redisUrl);
+    cleanup.push(() => client.quit());
+    const reader = cache({ redis: client, prefix, local: false, heartbeatInterval: 0 });
+    await reader.ready();
+    vi.useFakeTimers({ toFake: ['performance'] });
+    const sent = vi.spyOn(client, 'sendCommand');
+    const names = () => sent.mock.calls.map(([command]) => command.name);
+    await reader.cached('k', () => 'unused');
+    await reader.cached('k', () => 'unused');
+    vi.advanceTimersByTime(500);
+    await reader.cached('k', () => 'unused');
+    expect(names()).toEqual(['evalsha', 'get', 'get']);
+    vi.advanceTimersByTime(1);
+    await reader.cached('k', () => 'unused');
+    expect(names()).toEqual(['evalsha', 'get', 'get', 'evalsha']);
+    vi.useRealTimers();
     sent.mockRestore();
   });
 

@@ -277,6 +277,8 @@ describe('with the shared tier down', () => {
       commit: down,
       abandon: down,
       renew: down,
+      get: down,
+      clockDomain: () => 0,
       read: down,
       write: down,
       remove: down,

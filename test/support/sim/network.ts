@@ -99,6 +99,12 @@ class SimTier implements SharedTier {
   renew(key: string, token: string, leaseTtl: number) {
     return this.#call((s) => s.renew(key, token, leaseTtl));
   }
+  get(key: string) {
+    return this.#call((s) => s.read(key).raw);
+  }
+  clockDomain(): number {
+    return 0;
+  }
   read(key: string) {
     return this.#call((s) => s.read(key));
   }
