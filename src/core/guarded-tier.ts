@@ -2,6 +2,7 @@ import { duringKnownOutage, messageOf, RedisUnavailableError } from '../errors.j
 import type { AcquireRequest, SharedRead, SharedTier, WriteRequest } from '../types.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { Clock } from './clock.js';
+import { DeadlineQueue } from './deadline-queue.js';
 
 /** Errors by which a Redis Cluster says where a slot lives now, or that it is being reconfigured. */
 function isClusterRedirection(error: unknown): boolean {
@@ -17,7 +18,8 @@ export class GuardedTier implements SharedTier {
   readonly #inner: SharedTier;
   readonly #breaker: CircuitBreaker;
   readonly #timeout: number;
-  readonly #clock: Clock;
+  /** Every call's deadline, under one timer (see `DeadlineQueue` for what a late timer means). */
+  readonly #deadlines: DeadlineQueue;
   readonly #releaseNotice: (key: string, token: string) => string;
 
   /** @param releaseNotice the message that tells followers a lease was given back unused. */
@@ -32,7 +34,7 @@ export class GuardedTier implements SharedTier {
     this.#inner = inner;
     this.#breaker = breaker;
     this.#timeout = timeout;
-    this.#clock = clock;
+    this.#deadlines = new DeadlineQueue(clock, timeout);
     this.#releaseNotice = releaseNotice;
   }
 
@@ -55,26 +57,14 @@ export class GuardedTier implements SharedTier {
       // count as a success (that would reset the count, and a Redis slower than the deadline would never
       // open the breaker), nor a late error as a second failure.
       let settled = false;
-      const expire = () => {
+      const deadline = this.#deadlines.add(() => {
         if (settled) return;
         settled = true;
         this.#breaker.failure();
         reject(
           outcome(new RedisUnavailableError(`Redis ${operation} missed its ${this.#timeout} ms deadline`)),
         );
-      };
-      // Under CPU pressure the timer fires late, and the answer may be sitting in the socket already: judge
-      // only once that I/O has been read. A timer more than half a deadline late means this process, not
-      // Redis, was slow: the call gets one more deadline. Either way a busy node must not blame Redis, open
-      // the breaker and drop the fleet to per-process loading.
-      const due = this.#clock.now() + this.#timeout;
-      let cancel = this.#clock.schedule(() => {
-        if (this.#clock.now() - due <= this.#timeout / 2) {
-          this.#clock.afterPendingIo(expire);
-          return;
-        }
-        cancel = this.#clock.schedule(() => this.#clock.afterPendingIo(expire), this.#timeout);
-      }, this.#timeout);
+      });
       call().then(
         (value) => {
           if (settled) {
@@ -82,14 +72,14 @@ export class GuardedTier implements SharedTier {
             return;
           }
           settled = true;
-          cancel();
+          deadline.settle();
           this.#breaker.success();
           resolve(value);
         },
         (error: unknown) => {
           if (settled) return;
           settled = true;
-          cancel();
+          deadline.settle();
           // A cluster reconfiguring or a key that moved says nothing about Redis being down.
           if (!isClusterRedirection(error)) this.#breaker.failure();
           reject(
