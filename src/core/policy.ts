@@ -31,12 +31,15 @@ export function ttlFor(policy: CallPolicy, isNull: boolean, jitter: number, rand
 }
 
 /**
- * The next load-time estimate: a moving average that gives the latest load a quarter of the weight, so one
- * slow load moves the early-refresh moment without a single outlier deciding it.
+ * The next load-time estimate, which sets how early a refresh starts. It rises by a quarter of the gap, so
+ * one slow load does not decide it alone, and falls by half: an estimate too high starts refreshes too early
+ * and so loads more often than once per ttl (what the cache exists to prevent), while one too low only
+ * makes a refresh finish a little after expiry, behind a lease. A node busy at start-up (the first load
+ * measured slow) thus returns to once per ttl within a few windows.
  */
 export function nextLoadEstimate(previous: number | undefined, observed: number): number {
   const load = Math.max(1, Math.round(observed));
   return previous === undefined || previous <= 0
     ? load
-    : Math.max(1, Math.round(previous + (load - previous) / 4));
+    : Math.max(1, Math.round(previous + (load - previous) / (load > previous ? 4 : 2)));
 }

@@ -25,10 +25,10 @@ describe('early refresh moment', () => {
 });
 
 describe('load-time estimate', () => {
-  it('starts at the first load and moves a quarter of the way to each new one', () => {
+  it('starts at the first load, rises a quarter of the way to a slower one and falls half the way to a faster one', () => {
     expect(nextLoadEstimate(undefined, 100)).toBe(100);
     expect(nextLoadEstimate(100, 200)).toBe(125);
-    expect(nextLoadEstimate(100, 20)).toBe(80);
+    expect(nextLoadEstimate(100, 20)).toBe(60);
     expect(nextLoadEstimate(undefined, 0)).toBe(1);
   });
 });
