@@ -14,7 +14,7 @@ const spawned = clusterPerFile();
 const { open } = spawned;
 let fleet: FleetNode[] = [];
 /** Clients the test process made, closed after each test (after the caches using them). */
-let made: MadeClient[] = [];
+const made: MadeClient[] = [];
 afterEach(async () => {
   await stopFleet(fleet);
   fleet = [];

@@ -110,6 +110,7 @@ const headOf = (key: string, token: string) => messageHead('loaded', 'node', tok
 describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
   let adapter: Adapter;
   const received: BusMessage[] = [];
+  const lost: string[] = [];
   const heard = (predicate: (message: BusMessage) => boolean) =>
     expect.poll(() => received.some(predicate)).toBe(true);
   beforeAll(async () => {
@@ -119,7 +120,7 @@ describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
         const message = parseMessage(text);
         if (message) received.push(message);
       },
-      () => {},
+      (reason) => lost.push(reason),
     );
   });
   afterAll(async () => {
@@ -133,6 +134,20 @@ describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
     mode: 'read',
     refreshMargin: undefined,
     ...extra,
+  });
+
+  it('brings a heartbeat back through the subscription (classic: its own channel; sharded: PING per shard)', async () => {
+    await adapter.bus.beat(encodeMessage({ kind: 'heartbeat', node: 'contract' }));
+    await heard((m) => m.kind === 'heartbeat' && m.node === 'contract');
+  });
+
+  it('after a forced reconnect (a dead-looking subscription) reports the gap once resubscribed, and delivers', async () => {
+    adapter.bus.reconnect();
+    if (name !== 'memory') await expect.poll(() => lost).toContain('subscriber reconnected');
+    await adapter.tier.remove(['after-reconnect'], (key) =>
+      encodeMessage({ kind: 'invalidated', node: 'n', key }),
+    );
+    await heard((m) => m.kind === 'invalidated' && m.key === 'after-reconnect');
   });
 
   it("gives the lease to the first caller on a miss; the next one follows, told the holder's token", async () => {
