@@ -79,16 +79,21 @@ class PendingClient {
     this.#client?.disconnect();
   }
 
-  async evalsha(sha: string, keys: readonly string[], args: readonly CommandArg[]): Promise<unknown> {
-    return (await this.#opening).evalsha(sha, keys, args);
+  // Once open, commands go straight to the client: no extra promise on the hit path.
+  evalsha(sha: string, keys: readonly string[], args: readonly CommandArg[]): Promise<unknown> {
+    return this.#client
+      ? this.#client.evalsha(sha, keys, args)
+      : this.#opening.then((client) => client.evalsha(sha, keys, args));
   }
 
-  async eval(source: string, keys: readonly string[], args: readonly CommandArg[]): Promise<unknown> {
-    return (await this.#opening).eval(source, keys, args);
+  eval(source: string, keys: readonly string[], args: readonly CommandArg[]): Promise<unknown> {
+    return this.#client
+      ? this.#client.eval(source, keys, args)
+      : this.#opening.then((client) => client.eval(source, keys, args));
   }
 
-  async get(key: string): Promise<string | null> {
-    return (await this.#opening).get(key);
+  get(key: string): Promise<string | null> {
+    return this.#client ? this.#client.get(key) : this.#opening.then((client) => client.get(key));
   }
 
   async publish(channel: string, message: string): Promise<void> {
