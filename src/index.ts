@@ -22,5 +22,10 @@ export {
   type LocalTierOptions,
   type SetOptions,
 } from './options.js';
-export type { RedisClusterConfig, RedisConnection } from './redis/connect.js';
+export type {
+  IoredisClientLike,
+  NodeRedisClientLike,
+  RedisClusterConfig,
+  RedisConnection,
+} from './redis/connect.js';
 export type { Codec, EntryPolicy, Loader, LoaderContext, Lookup } from './types.js';

@@ -1,3 +1,5 @@
+import { isIoredis } from './clients/ioredis/shape.js';
+import { isNodeRedis } from './clients/node-redis/shape.js';
 import { InvalidOptionError } from './errors.js';
 import type { RedisConnection } from './redis/connect.js';
 import type { Codec, EntryPolicy } from './types.js';
@@ -51,9 +53,11 @@ export interface LocalTierOptions {
 /** Options for `createCache`. Durations are milliseconds. */
 export interface CacheOptions extends EntryPolicy {
   /**
-   * Where Redis is. An ioredis client or `Cluster` (it stays yours: herdcache never closes it, and opens one
-   * connection of its own for pub/sub), a Redis URL, or `{ cluster: [urls] }` for a Redis Cluster (herdcache
-   * opens and closes its connections). Unset: single-process mode, same flow.
+   * Where Redis is. A client you made: an ioredis 5 or 6 `Redis` or `Cluster`, or a node-redis v5
+   * `createClient()` or `createCluster()` (connected by you; it stays yours: herdcache never closes it, and
+   * opens connections of its own for pub/sub). Or a Redis URL, or `{ cluster: [urls] }` for a Redis Cluster:
+   * herdcache opens and closes its connections, with ioredis if it is installed, else node-redis. Unset:
+   * single-process mode, same flow.
    * @default undefined
    */
   redis?: RedisConnection;
@@ -322,12 +326,7 @@ function tagList(name: string, value: unknown): readonly string[] {
 }
 
 function isRedisClient(value: unknown): boolean {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { duplicate?: unknown }).duplicate === 'function' &&
-    typeof (value as { evalsha?: unknown }).evalsha === 'function'
-  );
+  return isIoredis(value) || isNodeRedis(value);
 }
 
 const REDIS_URL = /^rediss?:\/\//;
@@ -390,7 +389,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     throw new InvalidOptionError(
       'redis',
       o.redis,
-      "an ioredis client or Cluster, a redis:// URL, or { cluster: ['redis://host:port', ...] }",
+      "a redis:// URL, { cluster: ['redis://host:port', ...] }, an ioredis Redis or Cluster, or a node-redis client or cluster",
     );
   }
   if (o.redis === '') {

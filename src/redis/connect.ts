@@ -1,6 +1,9 @@
-import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis';
-import { ConfigurationError } from '../errors.js';
+import type { IoredisClientLike } from '../clients/ioredis/shape.js';
+import type { NodeRedisClientLike } from '../clients/node-redis/shape.js';
+import { type ClientLibrary, LIBRARIES, resolveClient } from '../clients/resolve.js';
+import { ConfigurationError, messageOf } from '../errors.js';
 import type { Bus } from '../types.js';
+import type { StandaloneClient } from './client-port.js';
 import { KeySpace } from './keys.js';
 import { OutageReporter } from './outage.js';
 import { RedisBus } from './redis-bus.js';
@@ -13,37 +16,13 @@ export interface RedisClusterConfig {
   readonly cluster: readonly string[];
 }
 
-/** What the `redis` option accepts. */
-export type RedisConnection = Redis | Cluster | string | RedisClusterConfig;
-
 /**
- * Options for connections herdcache opens itself: fail fast instead of queueing commands through a
- * reconnect, keep reconnecting in the background. A connection that leaves a command unanswered for ten
- * deadlines is cut and redialled: on a half-open network (a dropped NAT entry, a failed-over address) nothing
- * else would tell it is dead until TCP gives up, many minutes later, and the node would stay off Redis.
+ * What the `redis` option accepts: a `redis://` or `rediss://` URL, `{ cluster: [urls] }`, or a client the
+ * app made: an ioredis 5 or 6 `Redis` or `Cluster`, or a node-redis v5 `createClient()` or `createCluster()`.
  */
-function ownedConnection(redisTimeout: number): RedisOptions {
-  return {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 2_000,
-    socketTimeout: Math.max(1_000, 10 * redisTimeout),
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1_000),
-  };
-}
+export type RedisConnection = string | RedisClusterConfig | IoredisClientLike | NodeRedisClientLike;
 
-/**
- * The subscriber only ever sends SUBSCRIBE, which may wait for the connection. RedisBus resubscribes itself
- * after a reconnect, to know when the subscription is back.
- */
-function subscriberConnection(redisTimeout: number): RedisOptions {
-  return {
-    ...ownedConnection(redisTimeout),
-    enableOfflineQueue: true,
-    maxRetriesPerRequest: null,
-    autoResubscribe: false,
-  };
-}
+export type { IoredisClientLike, NodeRedisClientLike };
 
 /** What `connectRedis` hands the cache. */
 export interface RedisParts {
@@ -51,37 +30,19 @@ export interface RedisParts {
   readonly bus: Bus;
 }
 
-function isCluster(client: Redis | Cluster): client is Cluster {
-  return (client as { isCluster?: boolean }).isCluster === true;
-}
-
-function nodeOf(url: string): ClusterNode {
-  const parsed = new URL(url);
-  return { host: parsed.hostname, port: Number(parsed.port || 6379) };
-}
-
-/** Credentials and TLS of a cluster URL, which every connection to its nodes needs as well. */
-function urlOptions(url: string): RedisOptions {
-  const parsed = new URL(url);
-  return {
-    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
-    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
-    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
-  };
-}
-
 /**
  * A URL or client that turns out to be one node of a cluster would work for the keys of its own slots only:
  * say so once, and keep herdcache off that Redis rather than half-working.
  */
-function refuseClusterNode(client: Redis, tier: RedisTier, onError: (error: Error) => void): void {
+function refuseClusterNode(client: StandaloneClient, tier: RedisTier, onError: (error: Error) => void): void {
   const check = () => {
+    client.off('ready', check);
     client.info('cluster').then(
       (info) => {
         if (!/cluster_enabled:1/.test(info)) return;
-        const where = `${client.options.host ?? 'localhost'}:${client.options.port ?? 6379}`;
+        const where = client.address;
         const error = new ConfigurationError(
-          `${where} is a Redis Cluster node: pass \`redis: { cluster: ['redis://${where}'] }\` or an ioredis Cluster. herdcache stays off this Redis (single-process mode) until then.`,
+          `${where} is a Redis Cluster node: pass \`redis: { cluster: ['redis://${where}'] }\` or a cluster client (ioredis \`Cluster\`, node-redis \`createCluster\`). herdcache stays off this Redis (single-process mode) until then.`,
         );
         tier.refuse(error.message);
         onError(error);
@@ -89,92 +50,48 @@ function refuseClusterNode(client: Redis, tier: RedisTier, onError: (error: Erro
       () => {},
     );
   };
-  if (client.status === 'ready') check();
-  else client.once('ready', check);
+  if (client.state === 'ready') check();
+  else client.on('ready', check);
 }
 
-/** Opens (for a URL or node list) or borrows (for a client) the connections herdcache needs. */
+/**
+ * Opens (for a URL or node list) or borrows (for a client) the connections herdcache needs.
+ *
+ * @param libraries which client libraries may open a connection for a URL, in order of preference.
+ */
 export function connectRedis(
   redis: RedisConnection,
   prefix: string,
   nodeId: string,
   connectWait: number,
   onError: (error: Error) => void,
+  libraries: readonly ClientLibrary[] = LIBRARIES,
 ): RedisParts {
   // Connection errors come one per reconnect attempt: an outage is reported once, then reminded of.
   const outage = new OutageReporter(onError);
-  if (typeof redis === 'string') {
-    const keys = new KeySpace(prefix);
-    const client = new Redis(redis, ownedConnection(connectWait));
-    outage.watch(client, 'connection');
-    const tier = new RedisTier(client, keys, true, connectWait);
-    refuseClusterNode(client, tier, onError);
-    const bus = classicBus(
-      keys,
-      nodeId,
-      client,
-      outage,
-      async () => new Redis(redis, subscriberConnection(connectWait)),
-    );
-    return { tier, bus };
-  }
-  if ('cluster' in redis && Array.isArray(redis.cluster)) {
-    const first = redis.cluster[0] as string;
-    const cluster = new Cluster(redis.cluster.map(nodeOf), {
-      enableOfflineQueue: false,
-      redisOptions: { ...ownedConnection(connectWait), ...urlOptions(first) },
-      clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1_000),
-    });
-    outage.watch(cluster, 'cluster connection');
-    const subscriberOptions = { ...subscriberConnection(connectWait), ...urlOptions(first) };
-    return clusterParts(cluster, true, prefix, subscriberOptions, connectWait, outage);
-  }
-  const borrowed = redis as Redis | Cluster;
-  if (isCluster(borrowed)) {
-    const subscriberOptions = { ...borrowed.options.redisOptions, ...subscriberConnection(connectWait) };
-    return clusterParts(borrowed, false, prefix, subscriberOptions, connectWait, outage);
+  const { client, owned, opening } = resolveClient(redis, connectWait, libraries);
+  if (owned) outage.watch(client, client.kind === 'cluster' ? 'cluster connection' : 'connection');
+  if (client.kind === 'cluster') {
+    const keys = new KeySpace(prefix, 'sharded');
+    const tier = new RedisTier(client, keys, owned, connectWait);
+    // No client library: the bus reports it (its subscription fails with the same error), the tier refuses.
+    opening?.catch((error: unknown) => tier.refuse(messageOf(error)));
+    return { tier, bus: new ShardedBus(client, keys, outage) };
   }
   const keys = new KeySpace(prefix);
-  const tier = new RedisTier(borrowed, keys, false, connectWait);
-  refuseClusterNode(borrowed, tier, onError);
-  const bus = classicBus(keys, nodeId, borrowed, outage, async () =>
-    borrowed.duplicate(subscriberConnection(connectWait)),
-  );
-  return { tier, bus };
-}
-
-/** Classic pub/sub on one channel, through a subscriber connection of our own (even for a borrowed client). */
-function classicBus(
-  keys: KeySpace,
-  nodeId: string,
-  publisher: Redis,
-  outage: OutageReporter,
-  dial: () => Promise<Redis>,
-): RedisBus {
-  return new RedisBus(
+  const tier = new RedisTier(client, keys, owned, connectWait);
+  opening?.catch((error: unknown) => tier.refuse(messageOf(error)));
+  refuseClusterNode(client, tier, onError);
+  // Classic pub/sub on one channel, through a subscriber connection of our own (even for a borrowed client).
+  const bus = new RedisBus(
     async () => {
-      const subscriber = await dial();
+      const subscriber = await client.subscriber();
       outage.watch(subscriber, 'subscriber connection');
       return subscriber;
     },
-    publisher,
+    client,
     keys.channel,
     keys.beatChannel(nodeId),
   );
-}
-
-/** A Redis Cluster: keys and notices by slot group, sharded pub/sub. */
-function clusterParts(
-  cluster: Cluster,
-  owned: boolean,
-  prefix: string,
-  subscriberOptions: RedisOptions,
-  connectWait: number,
-  outage: OutageReporter,
-): RedisParts {
-  const keys = new KeySpace(prefix, 'sharded');
-  return {
-    tier: new RedisTier(cluster, keys, owned, connectWait),
-    bus: new ShardedBus(cluster, keys, subscriberOptions, outage),
-  };
+  return { tier, bus };
 }

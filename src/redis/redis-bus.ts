@@ -1,9 +1,8 @@
-import type { Cluster, Redis } from 'ioredis';
 import type { Bus } from '../types.js';
-import { closeConnection } from './redis-tier.js';
+import type { CommandClient, Subscriber } from './client-port.js';
 
 /** Opens the subscriber connection. */
-export type DialSubscriber = () => Promise<Redis>;
+export type DialSubscriber = () => Promise<Subscriber>;
 
 /**
  * The bus on classic Redis pub/sub (a single Redis), over a connection of its own (a subscribed connection
@@ -15,15 +14,15 @@ export type DialSubscriber = () => Promise<Redis>;
  */
 export class RedisBus implements Bus {
   readonly #dial: DialSubscriber;
-  readonly #publisher: Redis | Cluster;
+  readonly #publisher: CommandClient;
   readonly #channel: string;
   readonly #beatChannel: string;
-  #subscriber: Redis | undefined;
+  #subscriber: Subscriber | undefined;
   #handlers: { onMessage: (message: string) => void; onLost: (reason: string) => void } | undefined;
   #closed = false;
 
   /** @param dial opens subscriber connections, which the bus owns and closes. */
-  constructor(dial: DialSubscriber, publisher: Redis | Cluster, channel: string, beatChannel: string) {
+  constructor(dial: DialSubscriber, publisher: CommandClient, channel: string, beatChannel: string) {
     this.#dial = dial;
     this.#publisher = publisher;
     this.#channel = channel;
@@ -39,18 +38,18 @@ export class RedisBus implements Bus {
   async #connect(): Promise<void> {
     const subscriber = await this.#dial();
     if (this.#closed) {
-      await closeConnection(subscriber);
+      await subscriber.quit();
       throw new Error('The bus was closed');
     }
     this.#subscriber = subscriber;
     await this.#attach(subscriber);
   }
 
-  #attach(subscriber: Redis): Promise<unknown> {
+  #attach(subscriber: Subscriber): Promise<unknown> {
     const handlers = this.#handlers;
     if (!handlers) return Promise.resolve();
     const current = () => !this.#closed && this.#subscriber === subscriber;
-    let connectedBefore = subscriber.status === 'ready';
+    let connectedBefore = subscriber.state === 'ready';
     subscriber.on('message', (channel: string, message: string) => {
       if (current() && (channel === this.#channel || channel === this.#beatChannel))
         handlers.onMessage(message);
@@ -66,34 +65,33 @@ export class RedisBus implements Bus {
       if (!current()) return;
       // ioredis announces `ready` before Redis has confirmed the resubscription. Until it has, a value read
       // from Redis can still be invalidated by a message we will never get: so we resubscribe ourselves
-      // (autoResubscribe is off) and report the gap once it is confirmed, which flushes whatever the local
-      // tier picked up in between. If the connection drops again first, the next `ready` tries again.
-      subscriber.subscribe(this.#channel, this.#beatChannel).then(
+      // (ioredis's autoResubscribe is off; node-redis has resubscribed before `ready`, and answers at once)
+      // and report the gap once it is confirmed, which flushes whatever the local tier picked up in between.
+      // If the connection drops again first, the next `ready` tries again.
+      subscriber.subscribe([this.#channel, this.#beatChannel]).then(
         () => {
           if (current()) handlers.onLost('subscriber reconnected');
         },
         () => {},
       );
     });
-    return subscriber.subscribe(this.#channel, this.#beatChannel);
+    return subscriber.subscribe([this.#channel, this.#beatChannel]);
   }
 
   async beat(message: string): Promise<void> {
-    if (this.#publisher.status !== 'ready') throw new Error(`Redis connection is ${this.#publisher.status}`);
+    if (this.#publisher.state !== 'ready') throw new Error(`Redis connection is ${this.#publisher.state}`);
     await this.#publisher.publish(this.#beatChannel, message);
   }
 
-  /** The subscription looks dead (heartbeats stopped coming back): cut the connection and let ioredis redial. */
+  /** The subscription looks dead (heartbeats stopped coming back): cut the connection and let the client redial. */
   reconnect(): void {
     // A connection that is not ready is already being redialled, and resubscribes when it is.
-    if (this.#closed || this.#subscriber?.status !== 'ready') return;
-    // Destroy, not disconnect(true): that ends the socket politely and waits for the peer to close its side,
-    // which a dead peer never does, for ioredis's disconnectTimeout (2 s) before it redials.
-    this.#subscriber.stream?.destroy();
+    if (this.#closed || this.#subscriber?.state !== 'ready') return;
+    this.#subscriber.drop();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#subscriber) await closeConnection(this.#subscriber);
+    if (this.#subscriber) await this.#subscriber.quit();
   }
 }

@@ -1,6 +1,6 @@
-import type { Cluster, Redis } from 'ioredis';
 import { RedisUnavailableError } from '../errors.js';
 import type { AcquireRequest, SharedRead, SharedTier, WriteRequest } from '../types.js';
+import type { CommandArg, CommandClient } from './client-port.js';
 import type { KeySpace } from './keys.js';
 import {
   ABANDON,
@@ -15,7 +15,7 @@ import {
   WRITE,
 } from './scripts.js';
 
-type Arg = string | number;
+type Arg = CommandArg;
 
 /** A tag record that is not ours: its stamp is unknown until TOUCH_TAG repairs it. */
 const CORRUPT_STAMP = 'corrupt';
@@ -37,7 +37,7 @@ function writeArgs(write: WriteRequest): Arg[] {
 /** The shared tier on Redis: entries, leases and tag stamps, changed only through the Lua scripts. */
 export class RedisTier implements SharedTier {
   readonly distributed = true;
-  readonly #client: Redis | Cluster;
+  readonly #client: CommandClient;
   readonly #keys: KeySpace;
   /** Why this Redis must not be used, once that is known (see `refuse`). */
   #refusal: string | undefined;
@@ -50,7 +50,7 @@ export class RedisTier implements SharedTier {
    * @param owned whether herdcache opened this connection (and so closes it).
    * @param connectWait how long a command waits for a connection that is still being established.
    */
-  constructor(client: Redis | Cluster, keys: KeySpace, owned: boolean, connectWait: number) {
+  constructor(client: CommandClient, keys: KeySpace, owned: boolean, connectWait: number) {
     this.#client = client;
     this.#keys = keys;
     this.#owned = owned;
@@ -63,23 +63,16 @@ export class RedisTier implements SharedTier {
   }
 
   /**
-   * Refuses to send while the connection is down instead of letting ioredis queue the command for later:
+   * Refuses to send while the connection is down instead of letting the client queue the command for later:
    * a queued lease request that runs after its caller gave up would hold a lease nobody uses. A connection
    * still being set up (a fresh cache) gets a short, bounded wait, which ends at once if the attempt fails
    * (a refused connection is known within a millisecond).
    */
-  /** Undefined when a command may go now (the common case, with no promise made), else `#ready()`. */
-  #notReady(): Promise<void> | undefined {
-    return this.#refusal === undefined && this.#client.status === 'ready' ? undefined : this.#ready();
-  }
-
   async #ready(): Promise<void> {
     if (this.#refusal !== undefined) throw new RedisUnavailableError(this.#refusal);
-    const status = this.#client.status;
-    if (status === 'ready') return;
-    if (status !== 'wait' && status !== 'connecting' && status !== 'connect') {
-      throw new RedisUnavailableError(`Redis connection is ${status}`);
-    }
+    const state = this.#client.state;
+    if (state === 'ready') return;
+    if (state !== 'connecting') throw new RedisUnavailableError(`Redis connection is ${state}`);
     // Every caller waits on one `ready` listener: one each would pile up (and trip Node's max-listeners
     // warning) when a burst of calls arrives while the connection is being set up.
     this.#connected ??= new Promise<boolean>((resolve) => {
@@ -93,14 +86,14 @@ export class RedisTier implements SharedTier {
       };
       const onReady = settle(true);
       const onDown = settle(false);
-      client.once('ready', onReady);
-      client.once('close', onDown);
-      client.once('error', onDown);
+      client.on('ready', onReady);
+      client.on('close', onDown);
+      client.on('error', onDown);
     });
     const connected = this.#connected;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new RedisUnavailableError(`Redis connection is ${this.#client.status}`)),
+        () => reject(new RedisUnavailableError(`Redis connection is ${this.#client.state}`)),
         this.#connectWait,
       );
       timer.unref();
@@ -112,16 +105,21 @@ export class RedisTier implements SharedTier {
     });
   }
 
+  /** Undefined when a command may go now (the common case, with no promise made), else `#ready()`. */
+  #notReady(): Promise<void> | undefined {
+    return this.#refusal === undefined && this.#client.state === 'ready' ? undefined : this.#ready();
+  }
+
   async #run(script: LuaScript, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
     const notReady = this.#notReady();
     if (notReady !== undefined) await notReady;
     try {
-      return await this.#client.evalsha(script.sha, script.keys, ...keys, ...args);
+      return await this.#client.evalsha(script.sha, keys, args);
     } catch (error) {
       // After a restart or SCRIPT FLUSH the server has forgotten our scripts: send the source once more.
       if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
         await this.#ready();
-        return this.#client.eval(script.source, script.keys, ...keys, ...args);
+        return this.#client.eval(script.source, keys, args);
       }
       throw error;
     }
@@ -258,32 +256,6 @@ export class RedisTier implements SharedTier {
   }
 
   async close(): Promise<void> {
-    if (this.#owned) await closeConnection(this.#client);
+    if (this.#owned) await this.#client.quit();
   }
-}
-
-/** QUIT politely, and cut the connection if Redis does not answer. */
-export async function closeConnection(client: Redis | Cluster): Promise<void> {
-  if (client.status === 'end') return;
-  if (client.status !== 'ready') {
-    client.disconnect();
-    return;
-  }
-  const timer = setTimeout(() => cut(client), 500);
-  try {
-    await client.quit();
-  } catch {
-    cut(client);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * disconnect() alone ends the socket and waits for the peer to close its side, up to ioredis's
- * disconnectTimeout (2 s): a paused or dead Redis never does, and close() would hang that long.
- */
-function cut(client: Redis | Cluster): void {
-  client.disconnect();
-  if ('stream' in client) client.stream?.destroy();
 }

@@ -1,8 +1,7 @@
-import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Bus } from '../types.js';
+import type { ClusterClient, Subscriber } from './client-port.js';
 import type { KeySpace } from './keys.js';
 import type { OutageReporter } from './outage.js';
-import { closeConnection } from './redis-tier.js';
 import { GROUPS, SLOTS } from './slots.js';
 
 /** How long to wait between attempts to (re)build the subscriptions, doubling up to the cap. */
@@ -25,22 +24,20 @@ const SUBSCRIPTIONS = 'sharded subscriptions';
  * messages): O(1) per node and shard, and they prove each connection, not just one of them, still delivers.
  */
 export class ShardedBus implements Bus {
-  readonly #cluster: Cluster;
+  readonly #cluster: ClusterClient;
   readonly #keys: KeySpace;
-  readonly #options: RedisOptions;
   readonly #outage: OutageReporter;
-  #shards: Redis[] = [];
+  #shards: Subscriber[] = [];
   #handlers: { onMessage: (message: string) => void; onLost: (reason: string) => void } | undefined;
   #closed = false;
   /** Bumped on each rebuild: events of older connections are ignored. */
   #generation = 0;
   #rebuilding = false;
 
-  /** @param options for the subscriber connections (credentials, TLS), which the bus owns. */
-  constructor(cluster: Cluster, keys: KeySpace, options: RedisOptions, outage: OutageReporter) {
+  /** The bus opens its subscriber connections through `cluster`, and owns them. */
+  constructor(cluster: ClusterClient, keys: KeySpace, outage: OutageReporter) {
     this.#cluster = cluster;
     this.#keys = keys;
-    this.#options = options;
     this.#outage = outage;
   }
 
@@ -55,13 +52,8 @@ export class ShardedBus implements Bus {
     for (;;) {
       if (this.#closed) throw new Error('The bus was closed');
       try {
-        if (this.#cluster.status !== 'ready') {
-          await new Promise((resolve) => this.#cluster.once('ready', resolve));
-        }
-        await new Promise<void>((resolve, reject) =>
-          this.#cluster.refreshSlotsCache((error) => (error ? reject(error) : resolve())),
-        );
-        await this.#build();
+        if (this.#cluster.state !== 'ready') await this.#clusterReady();
+        await this.#build(await this.#cluster.slotMasters());
         this.#outage.recovered(SUBSCRIPTIONS);
         return;
       } catch (error) {
@@ -72,11 +64,22 @@ export class ShardedBus implements Bus {
     }
   }
 
+  /** Resolves at the cluster client's next `ready`. */
+  #clusterReady(): Promise<void> {
+    return new Promise((resolve) => {
+      const onReady = () => {
+        this.#cluster.off('ready', onReady);
+        resolve();
+      };
+      this.#cluster.on('ready', onReady);
+    });
+  }
+
   /** Which master serves each group's channel, from the cluster's slot table. */
-  #owners(): Map<string, string[]> {
+  #owners(masterOf: (slot: number) => string | undefined): Map<string, string[]> {
     const owners = new Map<string, string[]>();
     for (let group = 0; group < GROUPS; group++) {
-      const owner = this.#cluster.slots[group * (SLOTS / GROUPS)]?.[0];
+      const owner = masterOf(group * (SLOTS / GROUPS));
       if (owner === undefined) throw new Error('the cluster has not reported who serves every slot yet');
       const channels = owners.get(owner) ?? [];
       channels.push(this.#keys.groupChannel(group));
@@ -85,29 +88,30 @@ export class ShardedBus implements Bus {
     return owners;
   }
 
-  async #build(): Promise<void> {
+  async #build(masterOf: (slot: number) => string | undefined): Promise<void> {
     if (this.#closed) throw new Error('The bus was closed');
     const generation = this.#generation;
-    const owners = this.#owners();
-    const shards: Redis[] = [];
+    const owners = this.#owners(masterOf);
     const channelLists = [...owners.values()];
-    for (const owner of owners.keys()) {
-      const split = owner.lastIndexOf(':');
-      const shard = new Redis({
-        ...this.#options,
-        host: owner.slice(0, split),
-        port: Number(owner.slice(split + 1)),
-        // No reconnecting on its own: the slot may have moved; the bus rebuilds from the new topology.
-        retryStrategy: () => null,
-      });
+    // Each connection never redials on its own: the slot may have moved; the bus rebuilds from the new topology.
+    const opened = await Promise.allSettled(
+      [...owners.keys()].map((owner) => this.#cluster.shardSubscriber(owner)),
+    );
+    const shards = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const failed = opened.find((result) => result.status === 'rejected');
+    if (failed) {
+      for (const shard of shards) shard.disconnect();
+      throw failed.reason;
+    }
+    for (const [i, owner] of [...owners.keys()].entries()) {
+      const shard = shards[i] as Subscriber;
       this.#outage.watch(shard, `subscriber connection to ${owner}`);
       const current = () => !this.#closed && this.#generation === generation;
-      shard.on('smessage', (_channel: string, message: string) => {
+      shard.on('message', (_channel: string, message: string) => {
         if (current()) this.#handlers?.onMessage(message);
       });
       shard.on('moved', () => current() && this.#disturbed('a slot moved'));
       shard.on('close', () => current() && this.#disturbed('subscriber disconnected'));
-      shards.push(shard);
     }
     // A master that does not answer (paused, partitioned) must not hold the rebuild forever.
     let timer: NodeJS.Timeout | undefined;
@@ -135,7 +139,7 @@ export class ShardedBus implements Bus {
       clearTimeout(timer);
     }
     if (this.#generation !== generation || this.#closed) {
-      await Promise.all(shards.map(closeConnection));
+      await Promise.all(shards.map((shard) => shard.quit()));
       return;
     }
     this.#shards = shards;
@@ -179,7 +183,7 @@ export class ShardedBus implements Bus {
   async close(): Promise<void> {
     this.#closed = true;
     this.#generation++;
-    await Promise.all(this.#shards.map(closeConnection));
+    await Promise.all(this.#shards.map((shard) => shard.quit()));
     this.#shards = [];
   }
 }

@@ -2,19 +2,25 @@
  * The fleet's guarantees on a real Redis Cluster (3 masters + 3 replicas on loopback), from child processes.
  */
 import { randomUUID } from 'node:crypto';
-import { Cluster, Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigurationError, createCache } from '../../src/index.js';
+import { type CacheOptions, ConfigurationError, createCache, type RedisConnection } from '../../src/index.js';
 import { KeySpace } from '../../src/redis/keys.js';
+import { type ClientName, type MadeClient, makeClient, makeClusterClient } from '../support/clients.js';
 import { clusterPerFile } from '../support/cluster-per-file.js';
-import { type FleetNode, startFleet, stopFleet } from '../support/fleet.js';
+import { type FleetNode, startFleet as startNodes, stopFleet } from '../support/fleet.js';
 
 const spawned = clusterPerFile();
 const { open } = spawned;
 let fleet: FleetNode[] = [];
+/** Clients the test process made, closed after each test (after the caches using them). */
+const made: MadeClient[] = [];
 afterEach(async () => {
   await stopFleet(fleet);
   fleet = [];
+  // The caches first (clusterPerFile would close them after this hook), then the clients they borrowed.
+  await Promise.all(open.splice(0).map((cache) => cache.close()));
+  await Promise.all(made.splice(0).map((client) => client.close()));
 });
 
 function prefix(): string {
@@ -51,12 +57,28 @@ async function commandsPerMaster(ports: readonly number[]): Promise<number[]> {
   );
 }
 
-describe('a fleet of processes on a Redis Cluster', () => {
+/**
+ * `url`: herdcache opens its cluster client (with ioredis, installed) from `{ cluster: urls }`; the others:
+ * each node makes a cluster client of that library and passes it.
+ */
+const VARIANTS: readonly ('url' | ClientName)[] = ['url', 'ioredis5', 'node-redis'];
+
+describe.each(VARIANTS)('a fleet of processes on a Redis Cluster (%s)', (variant) => {
+  const urls = () => [...spawned.cluster().urls];
+  const startFleet = (size: number, options: CacheOptions) =>
+    startNodes(size, options, [], variant === 'url' ? undefined : { name: variant, cluster: urls() });
+  /** The `redis` option for a cache in this process: the URLs, or a cluster client of the variant's library. */
+  const clusterOption = async (): Promise<RedisConnection> => {
+    if (variant === 'url') return { cluster: urls() };
+    const client = await makeClusterClient(variant, urls());
+    made.push(client);
+    return client.redis;
+  };
   it('loads each of 12 cold keys spread over every master exactly once for 3 processes x 10 callers', async () => {
     const p = prefix();
     const keys = Array.from({ length: 12 }, (_, i) => `cold-${i}`);
     expect(new Set(await mastersOf(keys, new KeySpace(p))).size).toBe(3);
-    fleet = await startFleet(3, { redis: { cluster: [...spawned.cluster().urls] }, prefix: p });
+    fleet = await startFleet(3, { redis: { cluster: urls() }, prefix: p });
     const results = (
       await Promise.all(fleet.flatMap((node) => keys.map((key) => node.run(key, 10, { delay: 100 }))))
     ).flat();
@@ -73,7 +95,7 @@ describe('a fleet of processes on a Redis Cluster', () => {
 
   it('takes invalidate and invalidateTag to every node, whichever master holds the key', async () => {
     const p = prefix();
-    fleet = await startFleet(3, { redis: { cluster: [...spawned.cluster().urls] }, prefix: p });
+    fleet = await startFleet(3, { redis: { cluster: urls() }, prefix: p });
     const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
     for (const key of keys)
       await Promise.all(fleet.map((node) => node.run(key, 1, { tag: 'v1' }, { tags: ['group'] })));
@@ -110,10 +132,14 @@ describe('a fleet of processes on a Redis Cluster', () => {
       ),
     ];
     expect(masters).toHaveLength(3);
-    const client = new Cluster(
-      spawned.cluster().urls.map((url) => ({ host: '127.0.0.1', port: Number(new URL(url).port) })),
-    );
-    const cache = createCache({ redis: client, prefix: p, local: false });
+    const cache = createCache({
+      redis: await makeClusterClient(variant === 'url' ? 'ioredis' : variant, urls()).then((client) => {
+        made.push(client);
+        return client.redis;
+      }),
+      prefix: p,
+      local: false,
+    });
     open.push(cache);
     await cache.ready();
     const keys = Array.from({ length: 300 }, (_, i) => `tagged-${i}`);
@@ -130,13 +156,12 @@ describe('a fleet of processes on a Redis Cluster', () => {
     const total = served.reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThanOrEqual(300);
     expect(Math.max(...served) / total).toBeLessThanOrEqual(0.6);
-    await client.quit();
   });
 
   it("carries each notice on its key's shard only: nothing is broadcast over the cluster bus", async () => {
     const p = prefix();
-    const reader = createCache({ redis: { cluster: [...spawned.cluster().urls] }, prefix: p });
-    const writer = createCache({ redis: { cluster: [...spawned.cluster().urls] }, prefix: p });
+    const reader = createCache({ redis: await clusterOption(), prefix: p });
+    const writer = createCache({ redis: await clusterOption(), prefix: p });
     open.push(reader, writer);
     await Promise.all([reader.ready(), writer.ready()]);
     const keys = Array.from({ length: 30 }, (_, i) => `n${i}`);
@@ -178,9 +203,16 @@ describe('a fleet of processes on a Redis Cluster', () => {
     expect(after.sharded - before.sharded).toBeLessThanOrEqual(2 * keys.length);
   });
 
-  it('refuses to run standalone on one cluster node given as a URL, and says so once', async () => {
+  it('refuses to run standalone on one cluster node given as a URL or client, and says so once', async () => {
+    const url = spawned.cluster().urls[0] as string;
+    let redis: RedisConnection = url;
+    if (variant !== 'url') {
+      const client = await makeClient(variant, url);
+      made.push(client);
+      redis = client.redis;
+    }
     const cache = createCache({
-      redis: spawned.cluster().urls[0] as string,
+      redis,
       prefix: prefix(),
       redisTimeout: 200,
     });

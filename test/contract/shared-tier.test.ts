@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { writeTail } from '../../src/core/envelope.js';
 import { type BusMessage, encodeMessage, messageHead, parseMessage } from '../../src/core/messages.js';
 import { MemoryNetwork } from '../../src/memory/memory-network.js';
+import { connectRedis } from '../../src/redis/connect.js';
 import { KeySpace } from '../../src/redis/keys.js';
-import { RedisBus } from '../../src/redis/redis-bus.js';
-import { RedisTier } from '../../src/redis/redis-tier.js';
 import type { AcquireRequest, Bus, SharedTier, WriteRequest } from '../../src/types.js';
+import { CLIENTS, type ClientName, makeClient, makeClusterClient } from '../support/clients.js';
+import { type SpawnedCluster, spawnCluster } from '../support/redis-cluster.js';
 
 interface Adapter {
   tier: SharedTier;
@@ -20,6 +21,52 @@ interface Adapter {
 }
 
 const redisUrl = inject('redisUrl');
+/** Spawned for the cluster adapters, once for the file. */
+let cluster: SpawnedCluster | undefined;
+
+/** The shared tier and bus herdcache builds on `client`, with a plain connection to poke at Redis. */
+async function onRedis(name: ClientName, topology: 'standalone' | 'cluster'): Promise<Adapter> {
+  const prefix = `test:contract:${randomUUID()}:`;
+  const made =
+    topology === 'cluster'
+      ? await makeClusterClient(name, (cluster as SpawnedCluster).urls)
+      : await makeClient(name, redisUrl);
+  const keys = new KeySpace(prefix, topology === 'cluster' ? 'sharded' : 'classic');
+  const { tier, bus } = connectRedis(made.redis, prefix, 'contract', 1_000, () => {});
+  // Plain commands on the key's own master: one connection per call is plenty for a few pokes.
+  const onKey = async <T>(key: string, command: (raw: Redis) => Promise<T>): Promise<T> => {
+    if (topology === 'standalone') {
+      const raw = new Redis(redisUrl);
+      try {
+        return await command(raw);
+      } finally {
+        raw.disconnect();
+      }
+    }
+    const probe = new Redis((cluster as SpawnedCluster).urls[0] as string);
+    const slot = Number(await probe.call('CLUSTER', 'KEYSLOT', key));
+    probe.disconnect();
+    const master = await (cluster as SpawnedCluster).masterOf(slot);
+    const raw = new Redis(master.url);
+    try {
+      return await command(raw);
+    } finally {
+      raw.disconnect();
+    }
+  };
+  return {
+    tier,
+    bus,
+    poke: async (key, raw) => {
+      await onKey(keys.value(key), (redis) => redis.set(keys.value(key), raw));
+    },
+    tagTtl: (tag) => onKey(keys.tag(tag), (redis) => redis.pttl(keys.tag(tag))),
+    close: async () => {
+      await tier.close();
+      await made.close();
+    },
+  };
+}
 
 const adapters: Record<string, () => Promise<Adapter>> = {
   memory: async () => {
@@ -32,25 +79,20 @@ const adapters: Record<string, () => Promise<Adapter>> = {
       close: async () => {},
     };
   },
-  redis: async () => {
-    const prefix = `test:contract:${randomUUID()}:`;
-    const client = new Redis(redisUrl);
-    const subscriber = new Redis(redisUrl);
-    const keys = new KeySpace(prefix);
-    return {
-      tier: new RedisTier(client, keys, false, 1_000),
-      bus: new RedisBus(async () => subscriber, client, keys.channel, keys.beatChannel('contract')),
-      poke: async (key, raw) => {
-        await client.set(keys.value(key), raw);
-      },
-      tagTtl: (tag) => client.pttl(keys.tag(tag)),
-      close: async () => {
-        subscriber.disconnect();
-        await client.quit();
-      },
-    };
-  },
+  ...Object.fromEntries(
+    CLIENTS.flatMap((name) => [
+      [name, () => onRedis(name, 'standalone')],
+      [`${name} cluster`, () => onRedis(name, 'cluster')],
+    ]),
+  ),
 };
+
+beforeAll(async () => {
+  cluster = await spawnCluster();
+}, 60_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
 
 /** A value to store: fresh for `ttl` ms from `elapsed` ms ago. */
 const value = (id: string, options: Partial<WriteRequest> & { loadMs?: number } = {}): WriteRequest => ({
@@ -68,6 +110,7 @@ const headOf = (key: string, token: string) => messageHead('loaded', 'node', tok
 describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
   let adapter: Adapter;
   const received: BusMessage[] = [];
+  const lost: string[] = [];
   const heard = (predicate: (message: BusMessage) => boolean) =>
     expect.poll(() => received.some(predicate)).toBe(true);
   beforeAll(async () => {
@@ -77,7 +120,7 @@ describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
         const message = parseMessage(text);
         if (message) received.push(message);
       },
-      () => {},
+      (reason) => lost.push(reason),
     );
   });
   afterAll(async () => {
@@ -91,6 +134,20 @@ describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
     mode: 'read',
     refreshMargin: undefined,
     ...extra,
+  });
+
+  it('brings a heartbeat back through the subscription (classic: its own channel; sharded: PING per shard)', async () => {
+    await adapter.bus.beat(encodeMessage({ kind: 'heartbeat', node: 'contract' }));
+    await heard((m) => m.kind === 'heartbeat' && m.node === 'contract');
+  });
+
+  it('after a forced reconnect (a dead-looking subscription) reports the gap once resubscribed, and delivers', async () => {
+    adapter.bus.reconnect();
+    if (name !== 'memory') await expect.poll(() => lost).toContain('subscriber reconnected');
+    await adapter.tier.remove(['after-reconnect'], (key) =>
+      encodeMessage({ kind: 'invalidated', node: 'n', key }),
+    );
+    await heard((m) => m.kind === 'invalidated' && m.key === 'after-reconnect');
   });
 
   it("gives the lease to the first caller on a miss; the next one follows, told the holder's token", async () => {

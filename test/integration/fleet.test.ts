@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { CacheOptions } from '../../src/index.js';
 import { KeySpace } from '../../src/redis/keys.js';
-import { type FleetNode, startFleet, stopFleet } from '../support/fleet.js';
+import type { ClientName } from '../support/clients.js';
+import { type FleetNode, startFleet as startNodes, stopFleet } from '../support/fleet.js';
 
 const redisUrl = inject('redisUrl');
 let redis: Redis;
@@ -32,7 +34,15 @@ function values(results: { ok: boolean; value?: unknown }[]): unknown[] {
   return results.map((r) => (r.ok ? r.value : 'error'));
 }
 
-describe('a fleet of processes on one Redis', () => {
+/**
+ * `url`: herdcache opens its connections (with ioredis, installed); the others: each node makes a client of
+ * that library and passes it.
+ */
+const VARIANTS: readonly ('url' | ClientName)[] = ['url', 'ioredis5', 'node-redis'];
+
+describe.each(VARIANTS)('a fleet of processes on one Redis (%s)', (variant) => {
+  const startFleet = (size: number, options: CacheOptions) =>
+    startNodes(size, options, [], variant === 'url' ? undefined : { name: variant, url: redisUrl });
   it('runs the loader exactly once for 4 processes x 50 callers on a cold key', async () => {
     fleet = await startFleet(4, { redis: redisUrl, prefix: prefix() });
     const results = (await Promise.all(fleet.map((node) => node.run('cold', 50, { delay: 100 })))).flat();

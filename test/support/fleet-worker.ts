@@ -3,6 +3,17 @@
  * IPC; the worker reports loader starts/ends, waits and results with its own timestamps.
  */
 import { Cache, type CacheOptions } from '../../src/index.js';
+import { type ClientName, type MadeClient, makeClient, makeClusterClient } from './clients.js';
+
+/**
+ * A client the worker makes itself and hands to its cache as `redis` (a client cannot cross IPC): of
+ * `name`, for the Redis at `url` or the Cluster with nodes at `cluster`.
+ */
+export interface ClientSpec {
+  readonly name: ClientName;
+  readonly url?: string;
+  readonly cluster?: readonly string[];
+}
 
 export interface LoaderSpec {
   /** Milliseconds the loader takes before returning. */
@@ -16,7 +27,7 @@ export interface LoaderSpec {
 }
 
 export type Command =
-  | { cmd: 'init'; options: CacheOptions; clockOffset?: number }
+  | { cmd: 'init'; options: CacheOptions; clockOffset?: number; client?: ClientSpec }
   | {
       cmd: 'run';
       id: number;
@@ -63,6 +74,7 @@ export type Report =
   | { ev: 'done'; id: number };
 
 let cache: Cache | undefined;
+let client: MadeClient | undefined;
 let loads = 0;
 /** Loads whose value went to the cache, in order, until their `load` event says the commit returned. */
 const committing: number[] = [];
@@ -121,7 +133,13 @@ process.on('message', async (command: Command) => {
         const offset = command.clockOffset;
         Date.now = () => realNow() + offset;
       }
-      cache = new Cache(command.options);
+      if (command.client) {
+        const spec = command.client;
+        client = spec.cluster
+          ? await makeClusterClient(spec.name, spec.cluster)
+          : await makeClient(spec.name, spec.url as string);
+      }
+      cache = new Cache(client ? { ...command.options, redis: client.redis } : command.options);
       cache.on('error', () => {});
       cache.on('wait', ({ key }) => send({ ev: 'wait', key, at: Date.now() }));
       cache.on('load', ({ key }) => {
@@ -179,6 +197,7 @@ process.on('message', async (command: Command) => {
       return;
     case 'close':
       await cache?.close();
+      await client?.close();
       send({ ev: 'done', id: command.id });
       process.disconnect?.();
       return;

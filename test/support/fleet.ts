@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { CacheOptions } from '../../src/index.js';
-import type { CallResult, Command, LoaderSpec, Report } from './fleet-worker.js';
+import type { CallResult, ClientSpec, Command, LoaderSpec, Report } from './fleet-worker.js';
 import { IpcChild } from './ipc-child.js';
 
 const WORKER = fileURLToPath(new URL('./fleet-worker.ts', import.meta.url));
@@ -17,10 +17,13 @@ export class FleetNode extends IpcChild<Report> {
     this.child.send(command);
   }
 
-  /** @param clockOffset how far this process's wall clock is off, in ms. */
-  async init(options: CacheOptions, clockOffset = 0): Promise<void> {
+  /**
+   * @param clockOffset how far this process's wall clock is off, in ms.
+   * @param client a client for the worker to make and pass as `redis`, instead of `options.redis`.
+   */
+  async init(options: CacheOptions, clockOffset = 0, client?: ClientSpec): Promise<void> {
     const ready = this.next('ready');
-    this.#send({ cmd: 'init', options, clockOffset });
+    this.#send({ cmd: 'init', options, clockOffset, ...(client ? { client } : {}) });
     await ready;
   }
 
@@ -82,14 +85,18 @@ export class FleetNode extends IpcChild<Report> {
   }
 }
 
-/** Starts `size` nodes with the same options; `clockOffsets[i]` shifts node i's wall clock. */
+/**
+ * Starts `size` nodes with the same options; `clockOffsets[i]` shifts node i's wall clock; with `client`,
+ * each node makes that client and passes it as `redis`.
+ */
 export async function startFleet(
   size: number,
   options: CacheOptions,
   clockOffsets: readonly number[] = [],
+  client?: ClientSpec,
 ): Promise<FleetNode[]> {
   const nodes = Array.from({ length: size }, () => new FleetNode());
-  await Promise.all(nodes.map((node, i) => node.init(options, clockOffsets[i] ?? 0)));
+  await Promise.all(nodes.map((node, i) => node.init(options, clockOffsets[i] ?? 0, client)));
   return nodes;
 }
 
