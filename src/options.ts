@@ -1,3 +1,4 @@
+import { typedJsonCodec } from './codec/typed-json.js';
 import { InvalidOptionError } from './errors.js';
 import type { RedisConnection } from './redis/connect.js';
 import type { Codec, EntryPolicy } from './types.js';
@@ -151,8 +152,9 @@ export interface CacheOptions extends EntryPolicy {
    */
   local?: LocalTierOptions | false;
   /**
-   * Encodes values for Redis; every caller gets `decode(encode(value))`, from either tier.
-   * @default JSON
+   * Encodes values for Redis; every caller gets `decode(encode(value))`, from either tier and on every node,
+   * so a custom codec must give back the type it was given or `cached<T>` returns something else than `T`.
+   * @default typedJsonCodec (JSON that keeps Date, Map, Set, BigInt, typed arrays; plain JSON when exact)
    */
   codec?: Codec;
   /**
@@ -176,18 +178,6 @@ export interface CallOptions extends EntryPolicy {
 
 /** Options of `set`. */
 export type SetOptions = EntryPolicy & { nullTtl?: number };
-
-/** The JSON codec. */
-export const jsonCodec: Codec = Object.freeze({
-  encode(value: unknown): string {
-    const text = JSON.stringify(value);
-    if (text === undefined) throw new TypeError(`${typeof value} is not representable in JSON`);
-    return text;
-  },
-  decode(text: string): unknown {
-    return JSON.parse(text);
-  },
-});
 
 /** Every option with its default filled in. */
 export interface ResolvedOptions {
@@ -480,7 +470,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     heartbeatInterval: duration('heartbeatInterval', o.heartbeatInterval, DEFAULTS.heartbeatInterval),
     maxLocalAge: duration('maxLocalAge', o.maxLocalAge, DEFAULTS.maxLocalAge, { positive: true }),
     local,
-    codec: o.codec ?? jsonCodec,
+    codec: o.codec ?? typedJsonCodec,
     inlineValueLimit: duration('inlineValueLimit', o.inlineValueLimit, DEFAULTS.inlineValueLimit),
   });
 }
