@@ -1,3 +1,4 @@
+import { appPrefix } from './app-prefix.js';
 import { typedJsonCodec } from './codec/typed-json.js';
 import { InvalidOptionError } from './errors.js';
 import type { RedisConnection } from './redis/connect.js';
@@ -59,8 +60,13 @@ export interface CacheOptions extends EntryPolicy {
    */
   redis?: RedisConnection;
   /**
-   * Prefix of every Redis key and of the pub/sub channel; caches with different prefixes never meet.
-   * @default 'herdcache:'
+   * Prefix of every Redis key and of the pub/sub channel; caches with different prefixes never meet. The
+   * default keeps apps on one Redis apart: `herdcache:` plus the `name` of the nearest package.json at or
+   * above the working directory, plus `:`. Processes that must share a cache but start from different
+   * packages or directories (a worker invalidating what a web app caches) need the same explicit prefix.
+   * Without a named package.json it is `herdcache:` and a `HERDCACHE_SHARED_PREFIX` process warning is
+   * emitted once.
+   * @default `herdcache:<package name>:` with Redis, else 'herdcache:'
    */
   prefix?: string;
   /**
@@ -448,7 +454,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
 
   return Object.freeze({
     redis: o.redis,
-    prefix: o.prefix ?? DEFAULTS.prefix,
+    // Derived only with Redis: without it nothing is shared, and no file needs reading.
+    prefix: o.prefix ?? (o.redis === undefined ? DEFAULTS.prefix : appPrefix(DEFAULTS.prefix)),
     ttl: lifetime('ttl', o.ttl, DEFAULTS.ttl, true),
     staleWhileRevalidate: lifetime(
       'staleWhileRevalidate',
