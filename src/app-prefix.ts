@@ -8,11 +8,20 @@ import { dirname, join } from 'node:path';
  * The working directory rather than the entry script: frameworks start apps through a script in
  * node_modules (`next start`), whose package would name the framework, not the app.
  */
-export function appPrefix(base: string, from: string = process.cwd()): string {
-  const name = packageName(from);
+export function appPrefix(base: string, from: string | undefined = workingDirectory()): string {
+  const name = from === undefined ? undefined : packageName(from);
   if (name !== undefined) return `${base}${name}:`;
-  warnOnce(from);
+  warnOnce(from ?? 'the working directory (deleted)');
   return base;
+}
+
+/** `process.cwd()`, which throws when the directory was deleted under the process. */
+function workingDirectory(): string | undefined {
+  try {
+    return process.cwd();
+  } catch {
+    return undefined;
+  }
 }
 
 let warned = false;

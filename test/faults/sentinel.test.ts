@@ -23,13 +23,14 @@ class SentinelNode extends IpcChild<SentinelReport> {
     super(WORKER);
   }
 
-  async init(sentinel: SpawnedSentinel, prefix: string): Promise<void> {
+  async init(sentinel: SpawnedSentinel, prefix: string, failFast: boolean): Promise<void> {
     const ready = this.next('ready');
     this.#send({
       cmd: 'init',
       sentinels: [{ host: '127.0.0.1', port: sentinel.port }],
       name: sentinel.name,
       prefix,
+      failFast,
     });
     this.pid = (await ready).pid;
   }
@@ -81,7 +82,8 @@ beforeAll(async () => {
   await replicaReady(replica);
   const prefix = `test:sentinel:${randomUUID()}:`;
   nodes = [new SentinelNode(), new SentinelNode()];
-  await Promise.all(nodes.map((node) => node.init(sentinel, prefix)));
+  // One client as the README recommends for a client passed in, one with ioredis's defaults.
+  await Promise.all(nodes.map((node, i) => node.init(sentinel, prefix, i === 0)));
 });
 
 afterAll(async () => {

@@ -7,7 +7,14 @@ import { Redis } from 'ioredis';
 import { type Cache, createCache } from '../../../src/index.js';
 
 export type SentinelCommand =
-  | { cmd: 'init'; sentinels: { host: string; port: number }[]; name: string; prefix: string }
+  | {
+      cmd: 'init';
+      sentinels: { host: string; port: number }[];
+      name: string;
+      prefix: string;
+      /** The client options the README recommends for a client passed in (no offline queue, no retries). */
+      failFast: boolean;
+    }
   | { cmd: 'run'; id: number; key: string; callers: number; delay: number }
   | { cmd: 'close'; id: number };
 
@@ -46,7 +53,11 @@ async function call(key: string, delay: number): Promise<SentinelCallResult> {
 process.on('message', async (command: SentinelCommand) => {
   switch (command.cmd) {
     case 'init':
-      client = new Redis({ sentinels: command.sentinels, name: command.name });
+      client = new Redis({
+        sentinels: command.sentinels,
+        name: command.name,
+        ...(command.failFast ? { enableOfflineQueue: false, maxRetriesPerRequest: 0 } : {}),
+      });
       client.on('error', () => {});
       cache = createCache({ redis: client, prefix: command.prefix });
       cache.on('error', (error) => {
