@@ -6,8 +6,8 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import express from 'express';
-import { cacheResponses } from '../src/http/index.js';
-import { createCache } from '../src/index.js';
+import { createCache } from 'herdcache';
+import { cacheResponses } from 'herdcache/express';
 
 const port = Number(process.env.PORT ?? 3000);
 const redis = process.env.REDIS_URL;

@@ -44,7 +44,7 @@ export class InvalidArgumentError extends CacheError {
   }
 }
 
-/** The codec could not encode a loaded value (a BigInt, a cycle, a function); nothing was cached. */
+/** The codec could not encode a loaded value (a class instance, a cycle, a function); nothing was cached. */
 export class EncodeError extends CacheError {
   /** The cache key whose value could not be encoded. */
   readonly key: string;

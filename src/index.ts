@@ -1,4 +1,6 @@
 export { Cache, type CacheStats, createCache } from './cache.js';
+export { jsonCodec } from './codec/json.js';
+export { typedJsonCodec } from './codec/typed-json.js';
 export {
   CacheClosedError,
   CacheError,
@@ -18,7 +20,6 @@ export {
   type CallOptions,
   DEFAULTS,
   type EarlyRefreshOptions,
-  jsonCodec,
   type LocalTierOptions,
   type SetOptions,
 } from './options.js';

@@ -1,5 +1,7 @@
+import { appPrefix } from './app-prefix.js';
 import { isIoredis } from './clients/ioredis/shape.js';
 import { isNodeRedis } from './clients/node-redis/shape.js';
+import { typedJsonCodec } from './codec/typed-json.js';
 import { InvalidOptionError } from './errors.js';
 import type { RedisConnection } from './redis/connect.js';
 import type { Codec, EntryPolicy } from './types.js';
@@ -62,8 +64,13 @@ export interface CacheOptions extends EntryPolicy {
    */
   redis?: RedisConnection;
   /**
-   * Prefix of every Redis key and of the pub/sub channel; caches with different prefixes never meet.
-   * @default 'herdcache:'
+   * Prefix of every Redis key and of the pub/sub channel; caches with different prefixes never meet. The
+   * default keeps apps on one Redis apart: `herdcache:` plus the `name` of the nearest package.json at or
+   * above the working directory, plus `:`. Processes that must share a cache but start from different
+   * packages or directories (a worker invalidating what a web app caches) need the same explicit prefix.
+   * Without a named package.json it is `herdcache:` and a `HERDCACHE_SHARED_PREFIX` process warning is
+   * emitted once.
+   * @default `herdcache:<package name>:` with Redis, else 'herdcache:'
    */
   prefix?: string;
   /**
@@ -155,8 +162,9 @@ export interface CacheOptions extends EntryPolicy {
    */
   local?: LocalTierOptions | false;
   /**
-   * Encodes values for Redis; every caller gets `decode(encode(value))`, from either tier.
-   * @default JSON
+   * Encodes values for Redis; every caller gets `decode(encode(value))`, from either tier and on every node,
+   * so a custom codec must give back the type it was given or `cached<T>` returns something else than `T`.
+   * @default typedJsonCodec (JSON that keeps Date, Map, Set, BigInt, typed arrays; plain JSON when exact)
    */
   codec?: Codec;
   /**
@@ -180,18 +188,6 @@ export interface CallOptions extends EntryPolicy {
 
 /** Options of `set`. */
 export type SetOptions = EntryPolicy & { nullTtl?: number };
-
-/** The JSON codec. */
-export const jsonCodec: Codec = Object.freeze({
-  encode(value: unknown): string {
-    const text = JSON.stringify(value);
-    if (text === undefined) throw new TypeError(`${typeof value} is not representable in JSON`);
-    return text;
-  },
-  decode(text: string): unknown {
-    return JSON.parse(text);
-  },
-});
 
 /** Every option with its default filled in. */
 export interface ResolvedOptions {
@@ -457,7 +453,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
 
   return Object.freeze({
     redis: o.redis,
-    prefix: o.prefix ?? DEFAULTS.prefix,
+    // Derived only with Redis: without it nothing is shared, and no file needs reading.
+    prefix: o.prefix ?? (o.redis === undefined ? DEFAULTS.prefix : appPrefix(DEFAULTS.prefix)),
     ttl: lifetime('ttl', o.ttl, DEFAULTS.ttl, true),
     staleWhileRevalidate: lifetime(
       'staleWhileRevalidate',
@@ -479,7 +476,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     heartbeatInterval: duration('heartbeatInterval', o.heartbeatInterval, DEFAULTS.heartbeatInterval),
     maxLocalAge: duration('maxLocalAge', o.maxLocalAge, DEFAULTS.maxLocalAge, { positive: true }),
     local,
-    codec: o.codec ?? jsonCodec,
+    codec: o.codec ?? typedJsonCodec,
     inlineValueLimit: duration('inlineValueLimit', o.inlineValueLimit, DEFAULTS.inlineValueLimit),
   });
 }

@@ -3,10 +3,14 @@
  * interfaces only, never on ioredis, lru-cache or express.
  */
 
-/** Turns values into text for the shared tier and back. Both tiers use the same codec. */
+/**
+ * Turns values into text for the shared tier and back. Both tiers use the same codec: every caller gets
+ * `decode(encode(value))`, so `cached<T>` returns a `T` only if that round trip keeps the type.
+ */
 export interface Codec {
-  /** Must throw for values it cannot represent faithfully. */
+  /** Must throw for values it cannot represent faithfully: the cache then stores nothing (`EncodeError`). */
   encode(value: unknown): string;
+  /** Throws for text it cannot read: the entry is then a miss (plus an `error` event) and is reloaded. */
   decode(text: string): unknown;
 }
 

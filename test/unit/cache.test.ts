@@ -55,9 +55,12 @@ describe('single process', () => {
   it('gives every caller decode(encode(value)) from either tier', async () => {
     const [cache] = track([createCache()]);
     const when = new Date(0);
-    const first = await cache!.cached('k', () => ({ when }));
+    const loaded = { when };
+    const first = await cache!.cached('k', () => loaded);
     const second = await cache!.cached('k', () => ({ when }));
-    expect(first).toEqual({ when: when.toISOString() });
+    expect(first).not.toBe(loaded);
+    expect(first.when).toBeInstanceOf(Date);
+    expect(first).toEqual(loaded);
     expect(second).toBe(first);
   });
 
@@ -65,7 +68,7 @@ describe('single process', () => {
     const [cache] = track([createCache()]);
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    await expect(cache!.cached('big', () => 10n)).rejects.toBeInstanceOf(EncodeError);
+    await expect(cache!.cached('big', () => new URL('http://x'))).rejects.toBeInstanceOf(EncodeError);
     await expect(cache!.cached('loop', () => circular)).rejects.toMatchObject({
       code: 'HERDCACHE_ENCODE_FAILED',
       key: 'loop',

@@ -55,7 +55,7 @@ describe('rough edges', () => {
 
   it('names set, not a loader, when a set value cannot be encoded', async () => {
     const cache = createCache();
-    const error = await cache.set('k', 1n).catch((e: unknown) => e);
+    const error = await cache.set('k', Symbol('not storable')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EncodeError);
     expect((error as Error).message).toMatch(/the value set for key "k"/);
     await cache.close();
