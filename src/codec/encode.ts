@@ -36,7 +36,7 @@ class Encoder {
 
   #fail(what: string): never {
     throw new TypeError(
-      `${what} at ${pathText(this.#path)} cannot be stored faithfully; the default codec stores plain objects, arrays, strings, numbers, booleans, null, BigInt, Date, Map, Set, typed arrays, Buffer and ArrayBuffer`,
+      `${what} at ${pathText(this.#path)} cannot be stored faithfully; the default codec stores plain objects, arrays, strings, numbers, booleans, null, BigInt, Date, Map, Set, typed arrays, Buffer and ArrayBuffer (return a plain copy from the loader, or give the cache a codec option that knows the class)`,
     );
   }
 
