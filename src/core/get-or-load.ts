@@ -1,6 +1,7 @@
 import { CacheClosedError, RemoteLoadError } from '../errors.js';
 import type { CallPolicy } from '../options.js';
 import type { AcquireMode, Entry, Loader, Lookup, SharedRead } from '../types.js';
+import { idOf } from './envelope.js';
 import { follow, timedOut } from './follower.js';
 import { Loads, type Mode } from './loads.js';
 import { parseMessage } from './messages.js';
@@ -137,13 +138,14 @@ export class GetOrLoad {
     const offset = this.#serverClocks.offset(domain);
     if (offset !== undefined) {
       const raw = await node.shared.get(key);
-      if (raw !== undefined) return readStored(node, key, raw, undefined, offset);
+      if (raw !== undefined) return readStored(node, key, raw, undefined, offset, reportProblems);
     }
     const sentAt = node.clock.now();
     const read = await node.shared.read(key);
     if (!reportProblems && read.problem !== undefined) return {};
     const problem = reportProblems ? read.problem : undefined;
-    return readStored(node, key, read.raw, problem, this.#serverClocks.learn(domain, sentAt, read.serverNow));
+    const learned = this.#serverClocks.learn(domain, sentAt, read.serverNow);
+    return readStored(node, key, read.raw, problem, learned, reportProblems);
   }
 
   /** Another node stored a value for `key`: a stale copy here (served while it refreshed) is replaced. */
@@ -257,7 +259,9 @@ export class GetOrLoad {
           return this.#degrade(error, key, loader, policy, local, mode, since);
         }
         const offset = this.#serverClocks.learn(node.shared.clockDomain(key), sentAt, read.serverNow);
-        const reading = await readStored(node, key, read.raw, read.problem, offset);
+        // The entry being replaced was reported when it was found unusable: it is no news now.
+        const replacing = request.mode === 'replace' && read.raw !== null && idOf(read.raw) === request.id;
+        const reading = await readStored(node, key, replacing ? null : read.raw, read.problem, offset);
         const stored = reading.entry;
         const now = node.clock.now();
         const stale = validEntry(this.#node, key, newer(stored, local), since);

@@ -126,11 +126,16 @@ export function toEntry(stored: StoredEntry, offset: number, now: number, margin
 }
 
 /** Decodes a stored entry; unreadable data is undefined (plus an `error` event). */
-export function decodeStored(node: NodeState, key: string, raw: string): StoredEntry | undefined {
+export function decodeStored(
+  node: NodeState,
+  key: string,
+  raw: string,
+  report = true,
+): StoredEntry | undefined {
   try {
     return readEnvelope(key, raw, node.codec);
   } catch (error) {
-    node.emit('error', error as Error);
+    if (report) node.emit('error', error as Error);
     return undefined;
   }
 }

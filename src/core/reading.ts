@@ -17,6 +17,8 @@ const NOTHING: Reading = {};
 /**
  * Decodes what the shared tier returned and checks it against the tag invalidations this node knows of
  * (reading the stamps of tags it does not know yet). `offset` places server times on this node's clock.
+ * With `report` false an undecodable entry reads as unusable without an error event: a later read in the
+ * same call reports it, so one call reports it once.
  */
 export async function readStored(
   node: NodeState,
@@ -24,10 +26,11 @@ export async function readStored(
   raw: string | null,
   problem: string | undefined,
   offset: number,
+  report = true,
 ): Promise<Reading> {
   if (problem !== undefined) node.emit('error', new DecodeError(key, problem));
   if (raw === null) return NOTHING;
-  const stored = decodeStored(node, key, raw);
+  const stored = decodeStored(node, key, raw, report);
   if (stored === undefined) {
     const id = idOf(raw);
     return id === undefined ? NOTHING : { unusable: id };
