@@ -33,6 +33,11 @@ export class ShardedBus implements Bus {
   /** Bumped on each rebuild: events of older connections are ignored. */
   #generation = 0;
   #rebuilding = false;
+  /**
+   * A disturbance that came while a rebuild was under way (a slot moving away under a channel the rebuild
+   * had already confirmed): once that rebuild ends, it is reported and everything rebuilt again.
+   */
+  #disturbedAgain: string | undefined;
 
   /** The bus opens its subscriber connections through `cluster`, and owns them. */
   constructor(cluster: ClusterClient, keys: KeySpace, outage: OutageReporter) {
@@ -147,7 +152,11 @@ export class ShardedBus implements Bus {
 
   /** Messages may have been lost: say so now, then rebuild every subscription from the current topology. */
   #disturbed(reason: string): void {
-    if (this.#closed || this.#rebuilding) return;
+    if (this.#closed) return;
+    if (this.#rebuilding) {
+      this.#disturbedAgain ??= reason;
+      return;
+    }
     this.#rebuilding = true;
     this.#generation++;
     for (const shard of this.#shards) shard.disconnect();
@@ -156,8 +165,12 @@ export class ShardedBus implements Bus {
     this.#establish().then(
       () => {
         this.#rebuilding = false;
+        if (this.#closed) return;
         // Whatever was read while the subscriptions were down may have been invalidated unheard.
-        if (!this.#closed) this.#handlers?.onLost('subscriber reconnected');
+        this.#handlers?.onLost('subscriber reconnected');
+        const again = this.#disturbedAgain;
+        this.#disturbedAgain = undefined;
+        if (again !== undefined) this.#disturbed(again);
       },
       () => {},
     );
