@@ -1,0 +1,181 @@
+/**
+ * `npm run conformance`: the HTTP caching test suite (cache-tests) against `cacheResponses` as a reverse
+ * proxy, in single-process mode and on a throwaway redis-server, beside the published results of the other
+ * shared caches. Flags: `--mode single|redis|both` (default both), `--id TEST_ID` (one test, verbose),
+ * `--report` (rewrite the conformance section of bench/README.md).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Cache, createCache } from '../../src/index.js';
+import { withOwnRedis } from '../lib/redis.js';
+import { machineLine, newRunId, type ScenarioReport, writeReadmeSection } from '../lib/report.js';
+import {
+  type Column,
+  differences,
+  fullTable,
+  groupTable,
+  loadScorer,
+  missedCommonPasses,
+  passed,
+  type Scorer,
+  summaryTable,
+} from './compare.js';
+import { startProxy } from './proxy.js';
+import {
+  type Outcome,
+  prepareSuite,
+  runSuite,
+  type Suite,
+  startOrigin,
+  suiteConfig,
+  suiteSource,
+} from './suite.js';
+
+// The freshness the app gives responses that state none, and the cache's own ttl: a realistic setting, so
+// a response the cache must not store is tested against a long lifetime, not saved by a tiny one.
+const TTL = 60_000;
+
+const { values } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'both' },
+    id: { type: 'string' },
+    report: { type: 'boolean', default: false },
+    ttl: { type: 'string', default: String(TTL) },
+  },
+  strict: true,
+});
+const mode = values.mode;
+if (mode !== 'single' && mode !== 'redis' && mode !== 'both') {
+  throw new Error(`--mode must be single, redis or both, not ${mode}`);
+}
+
+const ttl = Number(values.ttl);
+if (!Number.isInteger(ttl) || ttl < 1) throw new Error(`--ttl must be a positive integer, not ${values.ttl}`);
+
+const source = suiteSource();
+const suite = await prepareSuite(source);
+if (suite === undefined) {
+  console.log(`cache-tests not found at ${source} (set CACHE_TESTS_DIR to its folder); skipping conformance`);
+  process.exit(0);
+}
+
+/** Runs the suite (or one test, verbosely) against an app on `cache`; closes the cache afterwards. */
+async function runAgainst(current: Suite, cache: Cache): Promise<Record<string, Outcome> | undefined> {
+  const origin = await startOrigin(current);
+  const proxy = await startProxy({ cache, origin: origin.url, ttl });
+  try {
+    if (values.id !== undefined) {
+      await runOne(current, proxy.url, values.id);
+      return undefined;
+    }
+    return await runSuite(current, proxy.url);
+  } finally {
+    await proxy.close();
+    await cache.close();
+    await origin.stop();
+  }
+}
+
+async function runOne(current: Suite, base: string, id: string): Promise<void> {
+  const child = spawn(process.execPath, ['--no-warnings', join('test-engine', 'cli.mjs')], {
+    cwd: current.dir,
+    env: { ...process.env, ...suiteConfig(base, id) },
+    stdio: 'inherit',
+  });
+  await new Promise((done) => child.once('exit', done));
+}
+
+const runId = newRunId();
+const ours: Column[] = [];
+if (mode !== 'redis') {
+  const results = await runAgainst(suite, createCache({ prefix: `conformance:${runId}:`, ttl: TTL }));
+  if (results) ours.push({ name: 'herdcache', results });
+}
+if (mode !== 'single') {
+  await withOwnRedis(async (redis) => {
+    const cache = createCache({ redis, prefix: `conformance:${runId}:`, ttl: TTL });
+    await cache.ready();
+    const results = await runAgainst(suite, cache);
+    if (results) ours.push({ name: 'herdcache + Redis', results });
+  });
+}
+if (ours.length === 0) process.exit(0);
+
+const scorer = await loadScorer(suite);
+const published: Column[] = suite.published
+  .filter((cache) => cache.type !== 'browser')
+  .map((cache) => ({
+    name: cache.name,
+    results: JSON.parse(readFileSync(join(suite.dir, 'results', cache.file), 'utf8')) as Record<
+      string,
+      Outcome
+    >,
+  }));
+const columns = [...ours, ...published];
+const reference = ['Varnish', 'nginx'].map((name) => published.find((c) => c.name === name));
+
+function lines(scorerOf: Scorer): string[] {
+  const out = [
+    summaryTable(scorerOf, columns),
+    '',
+    `Passed per group of the suite (${scorerOf.ids.length} tests a shared cache runs):`,
+    '',
+    groupTable(scorerOf, columns),
+  ];
+  for (const column of ours) {
+    const missed = reference.every((c) => c !== undefined)
+      ? missedCommonPasses(scorerOf, column, reference as Column[])
+      : [];
+    out.push('', `${column.name}: failed among the tests both Varnish and nginx pass: ${missed.length}`);
+    for (const id of missed) out.push(`- \`${id}\``);
+  }
+  const [first, second] = ours;
+  if (first && second) {
+    const differ = differences(scorerOf, first, second);
+    out.push('', `Verdicts that differ between ${first.name} and ${second.name}: ${differ.length}`);
+    for (const id of differ) out.push(`- \`${id}\``);
+  }
+  return out;
+}
+
+const text = lines(scorer).join('\n');
+console.log(text);
+const scratch = join(suite.dir, '..');
+mkdirSync(scratch, { recursive: true });
+const full = join(scratch, 'results.md');
+writeFileSync(full, `${fullTable(scorer, columns, ours[0] as Column)}\n`);
+for (const column of ours) {
+  writeFileSync(
+    join(scratch, `${column.name.replace(/\W+/g, '-')}.json`),
+    JSON.stringify(column.results, null, 2),
+  );
+}
+console.log(`\nEvery test id side by side: ${full}`);
+
+if (values.report) {
+  const summary = ours.map((c) => `${c.name} ${passed(scorer, c)}`).join(', ');
+  const report: ScenarioReport = {
+    id: 'conformance',
+    title: 'HTTP caching conformance (cache-tests)',
+    markdown: [
+      `\`npm run conformance -- --report\` · ${machineLine()} · suite at commit ${suiteCommit(source)}`,
+      '',
+      `Passed of ${scorer.ids.length}: ${summary}. Published results are the suite's own files.`,
+      '',
+      text,
+    ].join('\n'),
+    records: [],
+    verdicts: [],
+  };
+  writeReadmeSection(report);
+}
+
+function suiteCommit(dir: string): string {
+  try {
+    return readFileSync(join(dir, 'COMMIT'), 'utf8').trim().slice(0, 12);
+  } catch {
+    return 'unknown';
+  }
+}
