@@ -62,12 +62,16 @@ function forward(origin: URL, req: Request, res: Response): void {
   req.pipe(upstream);
 }
 
+// Every status RFC 9111 lets a shared cache store (RFC 9110 §15.1's heuristically cacheable ones, and the
+// redirects that need explicit freshness): a proxy stores what its origin allows.
+const STATUSES = [200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501];
+
 /** What the proxy app is built from. */
 export interface ProxyOptions {
   readonly cache: Cache;
   readonly origin: URL;
   /** The middleware's `ttl`, for responses without freshness of their own. */
-  readonly ttl: number;
+  readonly ttl: number | 'heuristic';
 }
 
 /** Listens on a free loopback port; resolves with the base URL and a close function. */
@@ -75,7 +79,7 @@ export async function startProxy(options: ProxyOptions): Promise<{ url: string; 
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.use(cacheResponses(options.cache, { ttl: options.ttl }));
+  app.use(cacheResponses(options.cache, { ttl: options.ttl, statuses: STATUSES }));
   app.use((req, res) => forward(options.origin, req, res));
   const server = await new Promise<ReturnType<typeof app.listen>>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -7,8 +7,12 @@ import { pathTag } from './key.js';
  * reaches every query, user and `Vary` variant of the path on every node.
  */
 
-/** The methods whose success invalidates (RFC 9110 9.2.1: everything but the safe ones we know). */
-export const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/**
+ * The methods known to be safe (RFC 9110 §9.2.1, and WebDAV's read-only ones). Every other method, known or
+ * not (M-SEARCH, PURGE, a typo), invalidates on success: RFC 9111 §4.4 counts a method whose safety is
+ * unknown as unsafe.
+ */
+export const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PROPFIND', 'SEARCH', 'REPORT']);
 
 /** Tags of the paths the response touched: its own, and same-host `Location` / `Content-Location`. */
 function touchedTags(host: string, path: string, res: ServerResponse): string[] {

@@ -5,13 +5,14 @@ import { InvalidArgumentError } from '../errors.js';
 import type { LoaderContext, Lookup } from '../types.js';
 import { captureResponse } from './capture.js';
 import { ResponseAbortedError, ResponseStatusError } from './errors.js';
-import { invalidateOnSuccess, UNSAFE_METHODS } from './invalidate.js';
+import { invalidateOnSuccess, SAFE_METHODS } from './invalidate.js';
 import { baseKey, pathTag, type Target, targetOf, variantKey } from './key.js';
 import {
   type CacheResponsesOptions,
   type ResolvedResponseOptions,
   resolveResponseOptions,
 } from './options.js';
+import { freshen, mergedHeaders } from './refresh.js';
 import { replay, type XCacheStatus } from './replay.js';
 import { claimDetached, type Peer, peerOf, revalidate } from './revalidate.js';
 import { judge, type Verdict } from './storability.js';
@@ -31,7 +32,13 @@ type Value = StoredResponse | PassMarker;
 type CachePort = Pick<Cache, 'lookup' | 'get' | 'invalidateTag'>;
 
 // Stripped before the route runs for the cache, so it produces the whole 200 every request can share.
-const CONDITIONAL = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range'];
+const CONDITIONAL = [
+  'if-none-match',
+  'if-modified-since',
+  'if-match',
+  'if-unmodified-since',
+  'if-range',
+] as const;
 
 /**
  * Requests a cacheResponses instance is already serving from the cache. A second instance further down the
@@ -80,6 +87,57 @@ function hasUnkeyedInput(req: Request): boolean {
   );
 }
 
+// Milliseconds by which a request must have arrived before a load completed to share a response it may not
+// otherwise reuse.
+const COALESCE_MARGIN = 5;
+
+/** The request's own conditional fields, kept while the route runs for the cache. */
+type Conditionals = Partial<Record<(typeof CONDITIONAL)[number], string | string[]>>;
+
+function conditionalsOf(req: Request): Conditionals {
+  const own: Conditionals = {};
+  for (const name of CONDITIONAL) {
+    const value = req.headers[name];
+    if (value !== undefined) own[name] = value;
+  }
+  return own;
+}
+
+function restoreConditionals(req: Request, own: Conditionals): void {
+  for (const name of CONDITIONAL) {
+    const value = own[name];
+    if (value === undefined) delete req.headers[name];
+    else (req.headers as Record<string, string | string[]>)[name] = value;
+  }
+}
+
+/**
+ * The route runs for the cache: without the client's conditionals, so it produces a whole response every
+ * request can share, and with the stored response's own validators when there is one to revalidate (RFC
+ * 9111 §4.3.1). Returns whether the request is now conditional.
+ */
+function askConditionally(req: Request, stale: StoredResponse | undefined): boolean {
+  for (const name of CONDITIONAL) delete req.headers[name];
+  const { etag, lastModified } = stale?.validators ?? {};
+  if (etag !== undefined) req.headers['if-none-match'] = etag;
+  if (lastModified !== undefined) req.headers['if-modified-since'] = lastModified;
+  return etag !== undefined || lastModified !== undefined;
+}
+
+/**
+ * Whether a response the cache returned may answer this request. A stale one only with the response's
+ * permission (no-cache and must-revalidate give none); any other while it is fresh, or, when a load just
+ * produced it, to the requests that were already waiting for that load. A request that joins a load after
+ * its response went out never gets a response it must not reuse. `waited`: ms since the request arrived.
+ */
+function usable(value: StoredResponse, found: Lookup<unknown>, waited: number): boolean {
+  if (found.status === 'stale') return value.mayServeStale;
+  if (value.lifetime === null || found.age < value.lifetime) return true;
+  // Not fresh (stale on arrival: no-cache, max-age=0): only for requests that were waiting while the route
+  // produced or revalidated it. The margin covers how well this node knows another node's moment.
+  return found.status === 'miss' && waited > found.age + COALESCE_MARGIN;
+}
+
 /**
  * Ties one lookup to one request. The cache calls the loader either while this request waits for the lookup
  * (it leads: its own route runs and its own client gets the response) or, for a background refresh, after
@@ -112,10 +170,13 @@ class ResponseCache {
   readonly #options: ResolvedResponseOptions;
   /** Identifies this middleware instance's detached revalidation requests. */
   readonly #owner = Symbol('cacheResponses');
+  /** Fields never sent to clients: the target list, when the options say nothing downstream uses it. */
+  readonly #stripped: readonly string[];
 
   constructor(cache: CachePort, options: ResolvedResponseOptions) {
     this.#cache = cache;
     this.#options = options;
+    this.#stripped = options.forwardTargetedHeaders ? [] : options.targetedHeaders;
   }
 
   readonly handle = (req: Request, res: Response, next: NextFunction): void => {
@@ -159,7 +220,7 @@ class ResponseCache {
       }
       return;
     }
-    if (UNSAFE_METHODS.has(method)) {
+    if (!SAFE_METHODS.has(method)) {
       const target = targetOf(req, false);
       invalidateOnSuccess(res, target.host, target.path, (tag) => this.#cache.invalidateTag(tag));
     }
@@ -192,6 +253,7 @@ class ResponseCache {
 
   async #get(req: Request, res: Response, next: NextFunction, scope: Scope): Promise<void> {
     let key = scope.base;
+    const arrived = performance.now();
     const peer = peerOf(req.socket);
     // The base entry is the first variant stored for the URL; its Vary names the headers other variants
     // are keyed on. So at most two lookups: the base, then this request's variant.
@@ -211,8 +273,12 @@ class ResponseCache {
       }
       if (!lead.answer()) return;
       const value = found.value;
-      if (!isStoredResponse(value)) return this.#bypass(res, next, 'MISS');
-      if (matchesVary(value, req.headers)) return replay(req, res, value, STATUS_OF[found.status], found.age);
+      if (!isStoredResponse(value) || !usable(value, found, performance.now() - arrived)) {
+        return this.#bypass(res, next, 'MISS');
+      }
+      if (matchesVary(value, req.headers)) {
+        return replay(req, res, value, STATUS_OF[found.status], found.age, this.#stripped);
+      }
       if (current !== scope.base || value.vary.length === 0) return this.#bypass(res, next, 'MISS');
       key = variantKey(scope.base, value.vary, req.headers);
     }
@@ -226,7 +292,7 @@ class ResponseCache {
         value = await this.#cache.get<Value>(variantKey(scope.base, value.vary, req.headers));
       }
       if (isStoredResponse(value) && matchesVary(value, req.headers)) {
-        return replay(req, res, value, 'HIT', Date.now() - value.storedAt);
+        return replay(req, res, value, 'HIT', Date.now() - value.storedAt, this.#stripped);
       }
     } catch {
       // Same as a miss: the route answers.
@@ -236,7 +302,9 @@ class ResponseCache {
 
   /**
    * The leader's side: let the request continue to the route, stream its response to this client while
-   * keeping a copy, and settle the load with what may be shared.
+   * keeping a copy, and settle the load with what may be shared. With a stored response to revalidate, the
+   * route gets its validators; a 304 then never reaches the client, which is answered from the freshened
+   * entry instead.
    */
   async #produce(
     req: Request,
@@ -246,38 +314,31 @@ class ResponseCache {
     key: string,
     context: LoaderContext<unknown>,
   ): Promise<Value | undefined> {
-    for (const name of CONDITIONAL) delete req.headers[name];
+    const own = conditionalsOf(req);
+    const stale = isStoredResponse(context.stale) ? context.stale : undefined;
+    const conditional = askConditionally(req, stale);
     if (!res.headersSent) res.setHeader('X-Cache', 'MISS');
     const before: OutgoingHttpHeaders = res.getHeaders();
     let verdict: Verdict | undefined;
     const captured = captureResponse(res, {
       limit: this.#options.maxBodySize,
+      interceptNotModified: conditional,
+      strip: this.#stripped,
       onHeaders: (status, headers) => {
-        try {
-          verdict = judge({
-            status,
-            headers,
-            url:
-              scope.target.query === null ? scope.target.path : `${scope.target.path}?${scope.target.query}`,
-            host: scope.target.host,
-            shared: scope.shared,
-            statuses: this.#options.statuses,
-            ttl: this.#options.ttl,
-          });
-        } catch (error) {
-          // This runs inside the route's own res.send(): a header the judge chokes on must not break it.
-          verdict = { store: false, reason: `headers could not be judged: ${(error as Error).message}` };
-        }
+        verdict = this.#judge(status, headers, scope);
         return verdict.store ? undefined : verdict.reason;
       },
     });
     next();
     const capture = await captured;
     if (capture.kind === 'aborted') throw new ResponseAbortedError(key);
-    if (capture.kind === 'passed' || verdict === undefined || !verdict.store) {
+    if (capture.kind === 'not-modified' && stale !== undefined) {
+      return this.#freshened(req, res, scope, context, { stale, own, before, headers: capture.headers });
+    }
+    if (capture.kind !== 'complete' || verdict === undefined || !verdict.store) {
       const status = capture.kind === 'passed' ? capture.status : undefined;
       // A server error must not replace a stale entry that stale-if-error may still serve.
-      if (status !== undefined && status >= 500 && isStoredResponse(context.stale)) {
+      if (status !== undefined && status >= 500 && stale?.mayServeStale === true) {
         throw new ResponseStatusError(key, status);
       }
       return this.#passMarker(context, scope);
@@ -291,7 +352,61 @@ class ResponseCache {
       vary: verdict.vary,
       requestHeaders: req.headers,
       now: Date.now(),
+      lifetime: verdict.lifetime,
+      mayServeStale: verdict.mayServeStale,
     });
+  }
+
+  #judge(status: number, headers: OutgoingHttpHeaders, scope: Scope): Verdict {
+    try {
+      return judge({
+        status,
+        headers,
+        shared: scope.shared,
+        statuses: this.#options.statuses,
+        ttl: this.#options.ttl,
+        targets: this.#options.targetedHeaders,
+      });
+    } catch (error) {
+      // This runs inside the route's own res.send(): a header the judge chokes on must not break it.
+      return { store: false, reason: `headers could not be judged: ${(error as Error).message}` };
+    }
+  }
+
+  /**
+   * The route answered 304 to the stored validators: the stored response, with the 304's fields, goes to
+   * this client (as its own conditionals decide) and, when it may still be stored, to the cache fleet-wide.
+   */
+  #freshened(
+    req: Request,
+    res: Response,
+    scope: Scope,
+    context: LoaderContext<unknown>,
+    found: {
+      stale: StoredResponse;
+      own: Conditionals;
+      before: OutgoingHttpHeaders;
+      headers: OutgoingHttpHeaders;
+    },
+  ): Value | undefined {
+    const headers = mergedHeaders(found.stale, found.headers, found.before);
+    const verdict = this.#judge(found.stale.status, headers, scope);
+    const now = Date.now();
+    const refreshed = freshen({
+      stored: found.stale,
+      headers,
+      verdict: verdict.store
+        ? verdict
+        : { store: true, freshness: {}, vary: found.stale.vary, lifetime: 0, mayServeStale: false },
+      requestHeaders: req.headers,
+      now,
+    });
+    restoreConditionals(req, found.own);
+    for (const name of res.getHeaderNames()) if (!(name in found.before)) res.removeHeader(name);
+    replay(req, res, refreshed, 'REVALIDATED', 0, this.#stripped);
+    if (!verdict.store) return this.#passMarker(context, scope);
+    context.setPolicy({ ...verdict.freshness, tags: [scope.tag] });
+    return refreshed;
   }
 
   /**

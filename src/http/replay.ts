@@ -1,8 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { StoredResponse } from './stored.js';
 
-/** `X-Cache` values: how the cache took part in a response. */
-export type XCacheStatus = 'HIT' | 'STALE' | 'MISS' | 'BYPASS';
+/**
+ * `X-Cache` values: how the cache took part in a response. `REVALIDATED`: the stored response, confirmed
+ * by the route with a 304 to the cache's conditional request.
+ */
+export type XCacheStatus = 'HIT' | 'STALE' | 'REVALIDATED' | 'MISS' | 'BYPASS';
 
 // RFC 9110 15.4.5: what a 304 carries, so the client can refresh its own copy's metadata.
 const NOT_MODIFIED_FIELDS = new Set([
@@ -66,6 +69,7 @@ export function replay(
   stored: StoredResponse,
   status: XCacheStatus,
   cachedForMs: number,
+  stripped: readonly string[],
 ): void {
   // If-None-Match, when present, decides alone (RFC 9110 13.2.2); If-Modified-Since only without it.
   const ifNoneMatch = req.headers['if-none-match'];
@@ -76,7 +80,7 @@ export function replay(
       ? etagMatches(ifNoneMatch, stored.etag)
       : notModifiedSince(req.headers['if-modified-since'], stored));
   for (const [name, value] of stored.headers) {
-    if (name === 'content-length') continue;
+    if (name === 'content-length' || stripped.includes(name)) continue;
     if (notModified && !NOT_MODIFIED_FIELDS.has(name)) continue;
     res.setHeader(name, value);
   }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { parseAge } from './fields.js';
 import { varyValues } from './key.js';
 
 /**
@@ -7,7 +8,8 @@ import { varyValues } from './key.js';
  * and every node replays the same bytes. The `format` field lets a future layout treat old entries as misses.
  */
 
-const FORMAT = 'herdcache:http:1';
+// 2: freshness, stale permission and the route's own validators are kept with the response.
+const FORMAT = 'herdcache:http:2';
 
 /** A stored header value: one line, or several for fields that repeat. */
 export type HeaderValue = string | readonly string[];
@@ -28,6 +30,12 @@ export interface StoredResponse {
   readonly storedAt: number;
   /** Seconds of `Age` the route itself reported (a response it proxied from another cache). */
   readonly initialAge: number;
+  /** Milliseconds it was fresh for when stored; null when the cache's own ttl decided. */
+  readonly lifetime: number | null;
+  /** False when it may never be served stale: every reuse past its freshness revalidates with the route. */
+  readonly mayServeStale: boolean;
+  /** The route's own validators, sent back to it as `If-None-Match` / `If-Modified-Since` to revalidate. */
+  readonly validators: { readonly etag?: string; readonly lastModified?: string };
 }
 
 /** Hit-for-miss: "the last response here was not cacheable; run the handler yourself". */
@@ -66,6 +74,10 @@ export function isStoredResponse(value: unknown): value is StoredResponse {
     typeof v.etag === 'string' &&
     typeof v.storedAt === 'number' &&
     typeof v.initialAge === 'number' &&
+    (v.lifetime === null || typeof v.lifetime === 'number') &&
+    typeof v.mayServeStale === 'boolean' &&
+    typeof v.validators === 'object' &&
+    v.validators !== null &&
     Array.isArray(v.headers) &&
     v.headers.every(
       (pair) =>
@@ -108,6 +120,8 @@ export interface Finished {
   readonly vary: readonly string[];
   readonly requestHeaders: IncomingHttpHeaders;
   readonly now: number;
+  readonly lifetime: number | null;
+  readonly mayServeStale: boolean;
 }
 
 /**
@@ -130,7 +144,7 @@ export function storeResponse(finished: Finished): StoredResponse {
   const sent = finished.headers.etag;
   const etag = typeof sent === 'string' ? sent : strongEtag(finished.body);
   if (!headers.some(([name]) => name === 'etag')) headers.push(['etag', etag]);
-  const age = Number.parseInt(String(finished.headers.age ?? '0'), 10);
+  const lastModified = finished.headers['last-modified'];
   return {
     format: FORMAT,
     status: finished.status,
@@ -140,6 +154,12 @@ export function storeResponse(finished: Finished): StoredResponse {
     vary: finished.vary,
     varied: varyValues(finished.vary, finished.requestHeaders),
     storedAt: finished.now,
-    initialAge: Number.isFinite(age) && age > 0 ? age : 0,
+    initialAge: parseAge(finished.headers.age),
+    lifetime: finished.lifetime,
+    mayServeStale: finished.mayServeStale,
+    validators: {
+      ...(typeof sent === 'string' ? { etag: sent } : {}),
+      ...(typeof lastModified === 'string' ? { lastModified } : {}),
+    },
   };
 }

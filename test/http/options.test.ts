@@ -58,6 +58,8 @@ describe('cacheResponses options', () => {
       hitForMiss: 5_000,
       sortQuery: false,
       revalidationTimeout: 30_000,
+      targetedHeaders: ['CDN-Cache-Control'],
+      forwardTargetedHeaders: true,
     });
     expect(typeof cacheResponses(cache)).toBe('function');
     expect(typeof cacheResponses(cache, { ...RESPONSE_CACHE_DEFAULTS, ttl: 1, hitForMiss: 0 })).toBe(
