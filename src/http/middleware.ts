@@ -221,8 +221,8 @@ class ResponseCache {
       return;
     }
     if (!SAFE_METHODS.has(method)) {
-      const target = targetOf(req, false);
-      invalidateOnSuccess(res, target.host, target.path, (tag) => this.#cache.invalidateTag(tag));
+      const target = targetOf(req, false, this.#options.namespace);
+      invalidateOnSuccess(res, target, (tag) => this.#cache.invalidateTag(tag));
     }
     this.#bypass(res, next);
   }
@@ -237,11 +237,11 @@ class ResponseCache {
     }
     const credentials = req.headers.authorization !== undefined || req.headers.cookie !== undefined;
     if (credentials && user === undefined) return undefined;
-    const target = targetOf(req, this.#options.sortQuery);
+    const target = targetOf(req, this.#options.sortQuery, this.#options.namespace);
     return {
       target,
       base: baseKey(target, user ?? null),
-      tag: pathTag(target.host, target.path),
+      tag: pathTag(target.namespace, target.host, target.path),
       shared: user === undefined,
     };
   }

@@ -45,6 +45,14 @@ export interface CacheResponsesOptions {
    */
   userKey?: (req: Request) => string | undefined;
   /**
+   * Keeps this middleware's entries apart from another app's. Keys hold the host name (not the port: the
+   * nodes of a fleet listen on ports of their own), path and query, under the cache's `prefix`; two apps
+   * that share one cache, or one Redis and prefix, and answer to the same host name need different
+   * namespaces (or prefixes). Unsafe requests invalidate within their namespace.
+   * @default ''
+   */
+  namespace?: string;
+  /**
    * The target list of RFC 9213: targeted cache-control fields this cache obeys, most specific first. The
    * first one a response carries with a valid value replaces its `Cache-Control` and `Expires` for this
    * cache (browsers and other caches still follow `Cache-Control`). An empty list turns this off.
@@ -74,6 +82,7 @@ export interface ResolvedResponseOptions {
   readonly sortQuery: boolean;
   readonly userKey: ((req: Request) => string | undefined) | undefined;
   readonly revalidationTimeout: number;
+  readonly namespace: string;
   /** Lower case. */
   readonly targetedHeaders: readonly string[];
   readonly forwardTargetedHeaders: boolean;
@@ -88,6 +97,7 @@ export const RESPONSE_CACHE_DEFAULTS = Object.freeze({
   revalidationTimeout: 30_000,
   targetedHeaders: Object.freeze(['CDN-Cache-Control']) as readonly string[],
   forwardTargetedHeaders: true,
+  namespace: '',
 });
 
 // The cache rejects longer durations: Node timers cannot hold them.
@@ -105,6 +115,7 @@ const KNOWN = new Set([
   'revalidationTimeout',
   'targetedHeaders',
   'forwardTargetedHeaders',
+  'namespace',
 ]);
 
 function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -171,6 +182,9 @@ export function resolveResponseOptions(input: unknown): ResolvedResponseOptions 
   if (o.forwardTargetedHeaders !== undefined && typeof o.forwardTargetedHeaders !== 'boolean') {
     throw new InvalidOptionError('forwardTargetedHeaders', o.forwardTargetedHeaders, 'a boolean');
   }
+  if (o.namespace !== undefined && typeof o.namespace !== 'string') {
+    throw new InvalidOptionError('namespace', o.namespace, 'a string');
+  }
   if (o.userKey !== undefined && typeof o.userKey !== 'function') {
     throw new InvalidOptionError('userKey', o.userKey, 'a function');
   }
@@ -191,6 +205,7 @@ export function resolveResponseOptions(input: unknown): ResolvedResponseOptions 
     ),
     targetedHeaders: targetList(o.targetedHeaders),
     forwardTargetedHeaders: o.forwardTargetedHeaders ?? d.forwardTargetedHeaders,
+    namespace: o.namespace ?? d.namespace,
   });
 }
 
