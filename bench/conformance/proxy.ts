@@ -49,6 +49,7 @@ function forward(origin: URL, req: Request, res: Response): void {
     },
     (answer) => {
       received = answer;
+      upstream.off('information', interim);
       const returned = connectionScoped(answer.headers);
       const fields: Record<string, string[]> = {};
       for (let i = 0; i < answer.rawHeaders.length; i += 2) {
@@ -63,6 +64,12 @@ function forward(origin: URL, req: Request, res: Response): void {
       answer.pipe(res);
     },
   );
+  // Interim responses (102, 103) go on to the client as they come; the cache never sees them.
+  const interim = (info: { statusCode: number; headers: IncomingMessage['headers'] }) => {
+    if (info.statusCode === 102) res.writeProcessing();
+    else if (info.statusCode === 103) res.writeEarlyHints(info.headers as Record<string, string | string[]>);
+  };
+  upstream.on('information', interim);
   upstream.on('error', () => {
     // Bytes past a complete answer (a Content-Length shorter than the body) are the origin's problem.
     if (received?.complete === true) return;
@@ -73,9 +80,9 @@ function forward(origin: URL, req: Request, res: Response): void {
   req.pipe(upstream);
 }
 
-// Every status RFC 9111 lets a shared cache store (RFC 9110 §15.1's heuristically cacheable ones, and the
-// redirects that need explicit freshness): a proxy stores what its origin allows.
-const STATUSES = [200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501];
+// Every final status but 206 and 304: a proxy stores what its origin allows. The middleware still gives
+// heuristic freshness only to RFC 9110's heuristically cacheable statuses; the others need explicit freshness.
+const STATUSES = Array.from({ length: 400 }, (_, i) => 200 + i).filter((s) => s !== 206 && s !== 304);
 
 /** What the proxy app is built from. */
 export interface ProxyOptions {

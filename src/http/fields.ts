@@ -70,10 +70,13 @@ export function deltaSeconds(value: string | true | undefined): number | undefin
   return Math.min(DELTA_MAX, Number(value));
 }
 
-/** The `Age` a response arrived with, in seconds: 0 when absent or not a non-negative integer. */
+/**
+ * The `Age` a response arrived with, in seconds: the first member of the first line (`7200, 0` is 7200), or
+ * 0 when absent or not a non-negative integer.
+ */
 export function parseAge(value: string | readonly string[] | number | undefined): number {
   const first = Array.isArray(value) ? value[0] : value;
-  const text = String(first ?? '').trim();
+  const text = (String(first ?? '').split(',')[0] ?? '').trim();
   return /^\d+$/.test(text) ? Math.min(DELTA_MAX, Number(text)) : 0;
 }
 

@@ -254,6 +254,7 @@ class ResponseCache {
   async #get(req: Request, res: Response, next: NextFunction, scope: Scope): Promise<void> {
     let key = scope.base;
     const arrived = performance.now();
+    let retried = false;
     const peer = peerOf(req.socket);
     // The base entry is the first variant stored for the URL; its Vary names the headers other variants
     // are keyed on. So at most two lookups: the base, then this request's variant.
@@ -273,7 +274,14 @@ class ResponseCache {
       }
       if (!lead.answer()) return;
       const value = found.value;
-      if (!isStoredResponse(value) || !usable(value, found, performance.now() - arrived)) {
+      if (!isStoredResponse(value)) return this.#bypass(res, next, 'MISS');
+      if (!usable(value, found, performance.now() - arrived)) {
+        // Joined a load that finished before this request came: that load is settled now, so asking again
+        // revalidates the stored entry (or joins a load that started after this request came).
+        if (found.status === 'miss' && !retried) {
+          retried = true;
+          continue;
+        }
         return this.#bypass(res, next, 'MISS');
       }
       if (matchesVary(value, req.headers)) {

@@ -40,6 +40,7 @@ describe('Age (RFC 9111 §5.1)', () => {
     expect(parseAge('120')).toBe(120);
     for (const bad of ['7200.0', '-10', 'soon', undefined]) expect(parseAge(bad)).toBe(0);
     expect(parseAge(['30', '40'])).toBe(30);
+    expect(parseAge('7200, 0')).toBe(7200);
   });
 });
 
