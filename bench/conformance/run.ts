@@ -44,6 +44,20 @@ const NEVER_STORED = [
   'cc-resp-private-shared',
 ];
 
+/** How the numbers were made, beside them in the README. */
+const SETUP = [
+  'The app: `app.use(cacheResponses(cache, { ttl, statuses }))` in front of a reverse proxy to',
+  "the suite's origin, with `ttl: 'heuristic'` (as a reverse proxy would: a response that states no",
+  "freshness is not reused without `Last-Modified`, which the suite's `freshness-none` check and the many",
+  'tests depending on it expect) and every final status but 206 and 304 allowed (the middleware stores the',
+  'statuses RFC 9110 does not call heuristically cacheable only with explicit freshness). The cache ttl is',
+  '60 s. "Passed" counts what cache-tests.fyi shows as a pass, dependencies honoured (checks, kind',
+  '`check`, are counted apart). Interim responses (102, 103) are forwarded by the proxy, not the middleware,',
+  "which never sees them. The third run gives responses without freshness the cache's 60 s, as an app's own",
+  'routes would have: most tests then depend on a failed `freshness-none`, but those of what must never be',
+  'stored are judged against a long lifetime.',
+].join('\n');
+
 const { values } = parseArgs({
   options: {
     mode: { type: 'string', default: 'both' },
@@ -194,6 +208,8 @@ if (values.report) {
       `\`npm run conformance -- --report\` · ${machineLine()} · suite at commit ${suiteCommit(source)}`,
       '',
       `Passed of ${scorer.ids.length}: ${summary}. Published results are the suite's own files.`,
+      '',
+      SETUP,
       '',
       text,
     ].join('\n'),

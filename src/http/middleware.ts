@@ -4,9 +4,11 @@ import type { Cache } from '../cache.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { LoaderContext, Lookup } from '../types.js';
 import { captureResponse } from './capture.js';
+import { askConditionally, type Conditionals, conditionalsOf, restoreConditionals } from './conditionals.js';
 import { ResponseAbortedError, ResponseStatusError } from './errors.js';
 import { invalidateOnSuccess, SAFE_METHODS } from './invalidate.js';
 import { baseKey, pathTag, type Target, targetOf, variantKey } from './key.js';
+import { Lead, usable, type Value } from './lead.js';
 import {
   type CacheResponsesOptions,
   type ResolvedResponseOptions,
@@ -25,20 +27,8 @@ import {
   storeResponse,
 } from './stored.js';
 
-/** What the middleware keeps under a key: a response, or the hit-for-miss marker. */
-type Value = StoredResponse | PassMarker;
-
 /** The part of `Cache` the middleware uses. */
 type CachePort = Pick<Cache, 'lookup' | 'get' | 'invalidateTag'>;
-
-// Stripped before the route runs for the cache, so it produces the whole 200 every request can share.
-const CONDITIONAL = [
-  'if-none-match',
-  'if-modified-since',
-  'if-match',
-  'if-unmodified-since',
-  'if-range',
-] as const;
 
 /**
  * Requests a cacheResponses instance is already serving from the cache. A second instance further down the
@@ -85,84 +75,6 @@ function hasUnkeyedInput(req: Request): boolean {
     (length !== undefined && length !== '0') ||
     req.headers.range !== undefined
   );
-}
-
-// Milliseconds by which a request must have arrived before a load completed to share a response it may not
-// otherwise reuse.
-const COALESCE_MARGIN = 5;
-
-/** The request's own conditional fields, kept while the route runs for the cache. */
-type Conditionals = Partial<Record<(typeof CONDITIONAL)[number], string | string[]>>;
-
-function conditionalsOf(req: Request): Conditionals {
-  const own: Conditionals = {};
-  for (const name of CONDITIONAL) {
-    const value = req.headers[name];
-    if (value !== undefined) own[name] = value;
-  }
-  return own;
-}
-
-function restoreConditionals(req: Request, own: Conditionals): void {
-  for (const name of CONDITIONAL) {
-    const value = own[name];
-    if (value === undefined) delete req.headers[name];
-    else (req.headers as Record<string, string | string[]>)[name] = value;
-  }
-}
-
-/**
- * The route runs for the cache: without the client's conditionals, so it produces a whole response every
- * request can share, and with the stored response's own validators when there is one to revalidate (RFC
- * 9111 §4.3.1). Returns whether the request is now conditional.
- */
-function askConditionally(req: Request, stale: StoredResponse | undefined): boolean {
-  for (const name of CONDITIONAL) delete req.headers[name];
-  const { etag, lastModified } = stale?.validators ?? {};
-  if (etag !== undefined) req.headers['if-none-match'] = etag;
-  if (lastModified !== undefined) req.headers['if-modified-since'] = lastModified;
-  return etag !== undefined || lastModified !== undefined;
-}
-
-/**
- * Whether a response the cache returned may answer this request. A stale one only with the response's
- * permission (no-cache and must-revalidate give none); any other while it is fresh, or, when a load just
- * produced it, to the requests that were already waiting for that load. A request that joins a load after
- * its response went out never gets a response it must not reuse. `waited`: ms since the request arrived.
- */
-function usable(value: StoredResponse, found: Lookup<unknown>, waited: number): boolean {
-  if (found.status === 'stale') return value.mayServeStale;
-  if (value.lifetime === null || found.age < value.lifetime) return true;
-  // Not fresh (stale on arrival: no-cache, max-age=0): only for requests that were waiting while the route
-  // produced or revalidated it. The margin covers how well this node knows another node's moment.
-  return found.status === 'miss' && waited > found.age + COALESCE_MARGIN;
-}
-
-/**
- * Ties one lookup to one request. The cache calls the loader either while this request waits for the lookup
- * (it leads: its own route runs and its own client gets the response) or, for a background refresh, after
- * the request was already answered from the cache (a detached copy runs instead).
- */
-class Lead {
-  #state: 'waiting' | 'leading' | 'answered' = 'waiting';
-
-  constructor(
-    readonly onLead: (context: LoaderContext<unknown>) => Promise<Value | undefined>,
-    readonly onBackground: (context: LoaderContext<unknown>) => Promise<Value | undefined>,
-  ) {}
-
-  readonly loader = (context: LoaderContext<unknown>): Promise<Value | undefined> => {
-    if (this.#state !== 'waiting') return this.onBackground(context);
-    this.#state = 'leading';
-    return this.onLead(context);
-  };
-
-  /** After the lookup settles: true when the cache's answer is this request's to serve. */
-  answer(): boolean {
-    if (this.#state === 'leading') return false;
-    this.#state = 'answered';
-    return true;
-  }
 }
 
 class ResponseCache {
@@ -328,11 +240,14 @@ class ResponseCache {
     if (!res.headersSent) res.setHeader('X-Cache', 'MISS');
     const before: OutgoingHttpHeaders = res.getHeaders();
     let verdict: Verdict | undefined;
+    const started = performance.now();
+    let answeredAt = started;
     const captured = captureResponse(res, {
       limit: this.#options.maxBodySize,
       interceptNotModified: conditional,
       strip: this.#stripped,
       onHeaders: (status, headers) => {
+        answeredAt = performance.now();
         verdict = this.#judge(status, headers, scope);
         return verdict.store ? undefined : verdict.reason;
       },
@@ -341,7 +256,14 @@ class ResponseCache {
     const capture = await captured;
     if (capture.kind === 'aborted') throw new ResponseAbortedError(key);
     if (capture.kind === 'not-modified' && stale !== undefined) {
-      return this.#freshened(req, res, scope, context, { stale, own, before, headers: capture.headers });
+      const responseDelay = performance.now() - started;
+      return this.#freshened(req, res, scope, context, {
+        stale,
+        own,
+        before,
+        headers: capture.headers,
+        responseDelay,
+      });
     }
     if (capture.kind !== 'complete' || verdict === undefined || !verdict.store) {
       const status = capture.kind === 'passed' ? capture.status : undefined;
@@ -360,6 +282,7 @@ class ResponseCache {
       vary: verdict.vary,
       requestHeaders: req.headers,
       now: Date.now(),
+      responseDelay: answeredAt - started,
       lifetime: verdict.lifetime,
       mayServeStale: verdict.mayServeStale,
     });
@@ -395,6 +318,7 @@ class ResponseCache {
       own: Conditionals;
       before: OutgoingHttpHeaders;
       headers: OutgoingHttpHeaders;
+      responseDelay: number;
     },
   ): Value | undefined {
     const headers = mergedHeaders(found.stale, found.headers, found.before);
@@ -408,6 +332,7 @@ class ResponseCache {
         : { store: true, freshness: {}, vary: found.stale.vary, lifetime: 0, mayServeStale: false },
       requestHeaders: req.headers,
       now,
+      responseDelay: found.responseDelay,
     });
     restoreConditionals(req, found.own);
     for (const name of res.getHeaderNames()) if (!(name in found.before)) res.removeHeader(name);

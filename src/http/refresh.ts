@@ -47,6 +47,7 @@ export interface Freshened {
   readonly verdict: Extract<Verdict, { store: true }>;
   readonly requestHeaders: IncomingHttpHeaders;
   readonly now: number;
+  readonly responseDelay: number;
 }
 
 /** The stored response as the 304 leaves it: same body and status, new fields, new freshness. */
@@ -60,6 +61,7 @@ export function freshen(input: Freshened): StoredResponse {
     vary: verdict.vary,
     requestHeaders: input.requestHeaders,
     now: input.now,
+    responseDelay: input.responseDelay,
     lifetime: verdict.lifetime,
     mayServeStale: verdict.mayServeStale,
   });

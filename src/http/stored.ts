@@ -28,7 +28,10 @@ export interface StoredResponse {
   readonly varied: readonly (string | null)[];
   /** Epoch milliseconds when the response finished. */
   readonly storedAt: number;
-  /** Seconds of `Age` the route itself reported (a response it proxied from another cache). */
+  /**
+   * Seconds the response was already old when stored (RFC 9111 §4.2.3 corrected initial age): the `Age`
+   * the route reported (a response it proxied from another cache) plus how long the route took.
+   */
   readonly initialAge: number;
   /** Milliseconds it was fresh for when stored; null when the cache's own ttl decided. */
   readonly lifetime: number | null;
@@ -120,6 +123,8 @@ export interface Finished {
   readonly vary: readonly string[];
   readonly requestHeaders: IncomingHttpHeaders;
   readonly now: number;
+  /** Milliseconds from running the route to its response headers (RFC 9111 §4.2.3 response_delay). */
+  readonly responseDelay: number;
   readonly lifetime: number | null;
   readonly mayServeStale: boolean;
 }
@@ -154,7 +159,7 @@ export function storeResponse(finished: Finished): StoredResponse {
     vary: finished.vary,
     varied: varyValues(finished.vary, finished.requestHeaders),
     storedAt: finished.now,
-    initialAge: parseAge(finished.headers.age),
+    initialAge: parseAge(finished.headers.age) + Math.max(0, finished.responseDelay) / 1000,
     lifetime: finished.lifetime,
     mayServeStale: finished.mayServeStale,
     validators: {
