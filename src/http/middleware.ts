@@ -313,7 +313,7 @@ class ResponseCache {
     res: Response,
     scope: Scope,
     context: LoaderContext<unknown>,
-    found: {
+    answer: {
       stale: StoredResponse;
       own: Conditionals;
       before: OutgoingHttpHeaders;
@@ -321,21 +321,21 @@ class ResponseCache {
       responseDelay: number;
     },
   ): Value | undefined {
-    const headers = mergedHeaders(found.stale, found.headers, found.before);
-    const verdict = this.#judge(found.stale.status, headers, scope);
+    const headers = mergedHeaders(answer.stale, answer.headers, answer.before);
+    const verdict = this.#judge(answer.stale.status, headers, scope);
     const now = Date.now();
     const refreshed = freshen({
-      stored: found.stale,
+      stored: answer.stale,
       headers,
       verdict: verdict.store
         ? verdict
-        : { store: true, freshness: {}, vary: found.stale.vary, lifetime: 0, mayServeStale: false },
+        : { store: true, freshness: {}, vary: answer.stale.vary, lifetime: 0, mayServeStale: false },
       requestHeaders: req.headers,
       now,
-      responseDelay: found.responseDelay,
+      responseDelay: answer.responseDelay,
     });
-    restoreConditionals(req, found.own);
-    for (const name of res.getHeaderNames()) if (!(name in found.before)) res.removeHeader(name);
+    restoreConditionals(req, answer.own);
+    for (const name of res.getHeaderNames()) if (!(name in answer.before)) res.removeHeader(name);
     replay(req, res, refreshed, 'REVALIDATED', 0, this.#stripped);
     if (!verdict.store) return this.#passMarker(context, scope);
     context.setPolicy({ ...verdict.freshness, tags: [scope.tag] });
@@ -383,10 +383,14 @@ class ResponseCache {
  * once and the other requests get its response (or the stale one, where the response allows it).
  *
  * Only GET responses are stored; HEAD is answered from them. Requests with `Authorization` or `Cookie` bypass
- * the cache unless `userKey` opts them in; responses with `Set-Cookie`, `private`, `no-store`, `no-cache`,
- * `Vary: *`, a status outside `statuses`, a body over `maxBodySize`, or an event stream are never stored.
- * A successful POST, PUT, PATCH or DELETE invalidates the cached responses of its path on every node.
- * Responses carry `X-Cache` (`HIT`, `STALE`, `MISS`, `BYPASS`) and, from the cache, `Age`.
+ * the cache unless `userKey` opts them in; responses with `Set-Cookie`, `private`, `no-store`, `Vary: *`, a
+ * status outside `statuses`, a body over `maxBodySize`, or an event stream are never stored. `CDN-Cache-Control`
+ * (or the `targetedHeaders` list) replaces `Cache-Control` and `Expires` for this cache (RFC 9213). A stale
+ * entry with the route's `ETag` or `Last-Modified` is revalidated: the route runs with `If-None-Match` /
+ * `If-Modified-Since`, and a 304 freshens the entry on every node; `no-cache` responses are kept only to be
+ * revalidated so. A successful request with a method not known to be safe invalidates the cached responses
+ * of its path on every node. Responses carry `X-Cache` (`HIT`, `STALE`, `REVALIDATED`, `MISS`, `BYPASS`) and,
+ * from the cache, `Age`.
  *
  * A request's own `Cache-Control` is ignored except `no-store` (the request bypasses): letting clients force
  * a reload with `no-cache` would let any client defeat the stampede protection. Requests with `Range` or a
