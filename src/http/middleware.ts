@@ -14,6 +14,7 @@ import {
   type ResolvedResponseOptions,
   resolveResponseOptions,
 } from './options.js';
+import { type ByteRange, byteRange } from './range.js';
 import { freshen, mergedHeaders } from './refresh.js';
 import { replay, type XCacheStatus } from './replay.js';
 import { claimDetached, type Peer, peerOf, revalidate } from './revalidate.js';
@@ -67,14 +68,10 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/** A request body or a range would be input the key does not cover. */
-function hasUnkeyedInput(req: Request): boolean {
+/** A request body would be input the key does not cover. */
+function hasBody(req: Request): boolean {
   const length = headerValue(req.headers['content-length']);
-  return (
-    req.headers['transfer-encoding'] !== undefined ||
-    (length !== undefined && length !== '0') ||
-    req.headers.range !== undefined
-  );
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 class ResponseCache {
@@ -127,7 +124,9 @@ class ResponseCache {
       else {
         taken.add(req);
         const served =
-          method === 'GET' ? this.#get(req, res, next, scope) : this.#head(req, res, next, scope);
+          method === 'GET' && req.headers.range === undefined
+            ? this.#get(req, res, next, scope)
+            : this.#fromStore(req, res, next, scope);
         served.catch(next);
       }
       return;
@@ -141,7 +140,7 @@ class ResponseCache {
 
   /** Where the request is keyed, or undefined when it must not share the cache. */
   #scope(req: Request): Scope | undefined {
-    if (hasUnkeyedInput(req)) return undefined;
+    if (hasBody(req)) return undefined;
     if (/(?:^|,)\s*no-store\b/i.test(headerValue(req.headers['cache-control']) ?? '')) return undefined;
     const user = this.#options.userKey?.(req);
     if (user !== undefined && typeof user !== 'string') {
@@ -204,20 +203,32 @@ class ResponseCache {
     }
   }
 
-  /** HEAD never runs the route for the cache (Node sends no body to capture); it only reads GET entries. */
-  async #head(req: Request, res: Response, next: NextFunction, scope: Scope): Promise<void> {
+  /**
+   * HEAD, and GET with `Range`, never run the route for the cache (Node sends no body to capture for HEAD; a
+   * partial response is not stored): they are answered from a fresh stored GET response, or by the route.
+   */
+  async #fromStore(req: Request, res: Response, next: NextFunction, scope: Scope): Promise<void> {
     try {
       let value = await this.#cache.get<Value>(scope.base);
       if (isStoredResponse(value) && value.vary.length > 0 && !matchesVary(value, req.headers)) {
         value = await this.#cache.get<Value>(variantKey(scope.base, value.vary, req.headers));
       }
       if (isStoredResponse(value) && matchesVary(value, req.headers)) {
-        return replay(req, res, value, 'HIT', Date.now() - value.storedAt, this.#stripped);
+        const range = req.method === 'GET' ? this.#rangeOf(req, value) : undefined;
+        if (req.method === 'HEAD' || range !== undefined) {
+          return replay(req, res, value, 'HIT', Date.now() - value.storedAt, this.#stripped, range);
+        }
       }
     } catch {
       // Same as a miss: the route answers.
     }
     this.#bypass(res, next, 'MISS');
+  }
+
+  /** The one byte range a stored 200 can answer, unless `If-Range` makes the route decide. */
+  #rangeOf(req: Request, stored: StoredResponse): ByteRange | undefined {
+    if (stored.status !== 200 || req.headers['if-range'] !== undefined) return undefined;
+    return byteRange(headerValue(req.headers.range), Buffer.byteLength(stored.body, 'base64'));
   }
 
   /**
@@ -393,8 +404,9 @@ class ResponseCache {
  * from the cache, `Age`.
  *
  * A request's own `Cache-Control` is ignored except `no-store` (the request bypasses): letting clients force
- * a reload with `no-cache` would let any client defeat the stampede protection. Requests with `Range` or a
- * body also bypass, as input the key does not cover.
+ * a reload with `no-cache` would let any client defeat the stampede protection. Requests with a body bypass,
+ * as input the key does not cover; a single byte `Range` is answered from a fresh stored response (206), any
+ * other goes to the route.
  *
  * @example
  * app.get('/products/:id', cacheResponses(cache, { ttl: 10_000 }), handler);

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ByteRange } from './range.js';
 import type { StoredResponse } from './stored.js';
 
 /**
@@ -62,7 +63,10 @@ export function ageSeconds(stored: StoredResponse, cachedForMs: number): number 
   return Math.max(0, Math.floor((stored.initialAge * 1000 + cachedForMs) / 1000));
 }
 
-/** Answers a request from a stored response: 304 when its validator matches, no body for HEAD. */
+/**
+ * Answers a request from a stored response: 304 when its validator matches, no body for HEAD, a 206 with
+ * the bytes of `range` when one is given.
+ */
 export function replay(
   req: IncomingMessage,
   res: ServerResponse,
@@ -70,6 +74,7 @@ export function replay(
   status: XCacheStatus,
   cachedForMs: number,
   stripped: readonly string[],
+  range?: ByteRange,
 ): void {
   // If-None-Match, when present, decides alone (RFC 9110 13.2.2); If-Modified-Since only without it.
   const ifNoneMatch = req.headers['if-none-match'];
@@ -92,7 +97,12 @@ export function replay(
     return;
   }
   res.statusCode = stored.status;
-  const body = bodyOf(stored);
+  let body = bodyOf(stored);
+  if (range !== undefined) {
+    res.statusCode = 206;
+    res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${body.length}`);
+    body = body.subarray(range.start, range.end + 1);
+  }
   if (stored.status !== 204) res.setHeader('Content-Length', body.length);
   if (req.method === 'HEAD' || stored.status === 204) res.end();
   else res.end(body);
