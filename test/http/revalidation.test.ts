@@ -134,3 +134,50 @@ describe('conditional revalidation with the route', () => {
     });
   }
 });
+
+describe('stale-while-revalidate and stale-if-error from the response, with and without Redis', () => {
+  for (const mode of ['single process', 'Redis'] as const) {
+    const cacheFor = () => (mode === 'Redis' ? h.cache() : h.wallClockCache());
+
+    it(`${mode}: serves a response stale on arrival with stale-while-revalidate, refreshing it behind`, async () => {
+      const cache = await cacheFor();
+      let version = 0;
+      const r = await cachedRoute(
+        cache,
+        (app) => h.serve(app),
+        (_req, res) => {
+          version += 1;
+          res.set('Cache-Control', 'max-age=0, stale-while-revalidate=60').send(`v${version}`);
+        },
+      );
+      await r.settled();
+      const refreshed = nextLoad(cache);
+      const stale = await send(r.url);
+      expect(stale.headers['x-cache']).toBe('STALE');
+      expect(stale.text).toBe('v1');
+      expect(await refreshed).toMatchObject({ background: true });
+      expect((await send(r.url)).text).toBe('v2');
+    });
+
+    it(`${mode}: serves the stored response when the route fails, within stale-if-error`, async () => {
+      const cache = await cacheFor();
+      let failing = false;
+      const r = await cachedRoute(
+        cache,
+        (app) => h.serve(app),
+        (_req, res) => {
+          if (failing) res.status(503).send('down');
+          else res.set('Cache-Control', 'max-age=0, stale-if-error=60').set('ETag', '"v1"').send('up');
+        },
+      );
+      await r.settled();
+      failing = true;
+      const failed = nextLoad(cache).catch(() => undefined);
+      expect((await send(r.url)).text).toBe('down');
+      await failed;
+      const during = await send(r.url);
+      expect(during.text).toBe('up');
+      expect(during.headers['x-cache']).toBe('STALE');
+    });
+  }
+});
