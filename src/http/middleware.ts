@@ -7,7 +7,7 @@ import { captureResponse } from './capture.js';
 import { askConditionally, type Conditionals, conditionalsOf, restoreConditionals } from './conditionals.js';
 import { ResponseAbortedError, ResponseStatusError } from './errors.js';
 import { invalidateOnSuccess, SAFE_METHODS } from './invalidate.js';
-import { baseKey, pathTag, type Target, targetOf, variantKey } from './key.js';
+import { targetOf, variantKey } from './key.js';
 import { Lead, usable, type Value } from './lead.js';
 import {
   type CacheResponsesOptions,
@@ -18,6 +18,7 @@ import { type ByteRange, byteRange } from './range.js';
 import { freshen, mergedHeaders } from './refresh.js';
 import { replay, type XCacheStatus } from './replay.js';
 import { claimDetached, type Peer, peerOf, revalidate } from './revalidate.js';
+import { headerValue, type Scope, scopeOf } from './scope.js';
 import { judge, type Verdict } from './storability.js';
 import {
   isStoredResponse,
@@ -44,15 +45,6 @@ const STATUS_OF: Record<Lookup<unknown>['status'], XCacheStatus> = {
   miss: 'MISS',
 };
 
-/** One request's place in the cache: where it is keyed and who may share its entries. */
-interface Scope {
-  readonly target: Target;
-  readonly base: string;
-  readonly tag: string;
-  /** False when keyed by user: private-cache rules apply. */
-  readonly shared: boolean;
-}
-
 function isCache(value: unknown): value is CachePort {
   const v = value as Partial<CachePort> | null;
   return (
@@ -62,16 +54,6 @@ function isCache(value: unknown): value is CachePort {
     typeof v.get === 'function' &&
     typeof v.invalidateTag === 'function'
   );
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
-/** A request body would be input the key does not cover. */
-function hasBody(req: Request): boolean {
-  const length = headerValue(req.headers['content-length']);
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 class ResponseCache {
@@ -119,7 +101,7 @@ class ResponseCache {
         next();
         return;
       }
-      const scope = this.#scope(req);
+      const scope = scopeOf(req, this.#options);
       if (scope === undefined) this.#bypass(res, next);
       else {
         taken.add(req);
@@ -136,25 +118,6 @@ class ResponseCache {
       invalidateOnSuccess(res, target, (tag) => this.#cache.invalidateTag(tag));
     }
     this.#bypass(res, next);
-  }
-
-  /** Where the request is keyed, or undefined when it must not share the cache. */
-  #scope(req: Request): Scope | undefined {
-    if (hasBody(req)) return undefined;
-    if (/(?:^|,)\s*no-store\b/i.test(headerValue(req.headers['cache-control']) ?? '')) return undefined;
-    const user = this.#options.userKey?.(req);
-    if (user !== undefined && typeof user !== 'string') {
-      throw new InvalidArgumentError('userKey(req)', user, 'a string or undefined');
-    }
-    const credentials = req.headers.authorization !== undefined || req.headers.cookie !== undefined;
-    if (credentials && user === undefined) return undefined;
-    const target = targetOf(req, this.#options.sortQuery, this.#options.namespace);
-    return {
-      target,
-      base: baseKey(target, user ?? null),
-      tag: pathTag(target.namespace, target.host, target.path),
-      shared: user === undefined,
-    };
   }
 
   #bypass(res: Response, next: NextFunction, status: XCacheStatus = 'BYPASS'): void {
@@ -204,25 +167,46 @@ class ResponseCache {
   }
 
   /**
-   * HEAD, and GET with `Range`, never run the route for the cache (Node sends no body to capture for HEAD; a
-   * partial response is not stored): they are answered from a fresh stored GET response, or by the route.
+   * HEAD, and GET with `Range`, never run the route for the cache themselves (Node sends no body to capture
+   * for HEAD; a partial response is not stored): they are answered from the stored GET response, and on a
+   * miss a detached GET of the same URL loads it first, as a background refresh would (so the next GET is a
+   * hit). Ages come from the cache's clock, like every other answer's.
    */
   async #fromStore(req: Request, res: Response, next: NextFunction, scope: Scope): Promise<void> {
-    try {
-      let value = await this.#cache.get<Value>(scope.base);
-      if (isStoredResponse(value) && value.vary.length > 0 && !matchesVary(value, req.headers)) {
-        value = await this.#cache.get<Value>(variantKey(scope.base, value.vary, req.headers));
-      }
-      if (isStoredResponse(value) && matchesVary(value, req.headers)) {
-        const range = req.method === 'GET' ? this.#rangeOf(req, value) : undefined;
-        if (req.method === 'HEAD' || range !== undefined) {
-          return replay(req, res, value, 'HIT', Date.now() - value.storedAt, this.#stripped, range);
-        }
-      }
-    } catch {
-      // Same as a miss: the route answers.
+    const ranged = req.method === 'GET';
+    // Several ranges, another unit, If-Range: the route decides, and no load is worth starting for them.
+    if (ranged && (req.headers['if-range'] !== undefined || !this.#singleRange(req))) {
+      return this.#bypass(res, next, 'MISS');
     }
-    this.#bypass(res, next, 'MISS');
+    const arrived = performance.now();
+    const peer = peerOf(req.socket);
+    let key = scope.base;
+    for (;;) {
+      const current = key;
+      let found: Lookup<unknown>;
+      try {
+        found = await this.#cache.lookup(current, (context) =>
+          this.#revalidate(req, peer, scope, current, context, true),
+        );
+      } catch {
+        return this.#bypass(res, next, 'MISS');
+      }
+      const value = found.value;
+      if (!isStoredResponse(value) || !usable(value, found, performance.now() - arrived)) {
+        return this.#bypass(res, next, 'MISS');
+      }
+      if (matchesVary(value, req.headers)) {
+        const range = ranged ? this.#rangeOf(req, value) : undefined;
+        if (ranged && range === undefined) return this.#bypass(res, next, 'MISS');
+        return replay(req, res, value, STATUS_OF[found.status], found.age, this.#stripped, range);
+      }
+      if (current !== scope.base || value.vary.length === 0) return this.#bypass(res, next, 'MISS');
+      key = variantKey(scope.base, value.vary, req.headers);
+    }
+  }
+
+  #singleRange(req: Request): boolean {
+    return byteRange(headerValue(req.headers.range), Number.MAX_SAFE_INTEGER) !== undefined;
   }
 
   /** The one byte range a stored 200 can answer, unless `If-Range` makes the route decide. */
@@ -365,16 +349,20 @@ class ResponseCache {
     return PASS;
   }
 
-  /** A background refresh of an entry this request was already answered from. */
+  /**
+   * A detached GET of this request's URL: a background refresh of an entry the request was already answered
+   * from, or (`loadMissing`, for HEAD and Range) the load of an entry the request will be answered from.
+   */
   #revalidate(
     req: Request,
     peer: Peer,
     scope: Scope,
     key: string,
     context: LoaderContext<unknown>,
+    loadMissing = false,
   ): Promise<Value | undefined> {
     // A marker is not worth a detached run of a route known to be uncacheable; let it expire.
-    if (!isStoredResponse(context.stale)) return Promise.resolve(undefined);
+    if (context.hasStale ? !isStoredResponse(context.stale) : !loadMissing) return Promise.resolve(undefined);
     return revalidate({
       original: req,
       peer,
@@ -393,8 +381,8 @@ class ResponseCache {
  * concurrent misses for one URL across every process sharing the cache's Redis and prefix: the route runs
  * once and the other requests get its response (or the stale one, where the response allows it).
  *
- * Only GET responses are stored; HEAD is answered from them. Requests with `Authorization` or `Cookie` bypass
- * the cache unless `userKey` opts them in; responses with `Set-Cookie`, `private`, `no-store`, `Vary: *`, a
+ * Only GET responses are stored; HEAD and single byte ranges are answered from them (a miss loads them with
+ * a detached GET). Requests with `Authorization` or `Cookie` bypass the cache unless `userKey` opts them in; responses with `Set-Cookie`, `private`, `no-store`, `Vary: *`, a
  * status outside `statuses`, a body over `maxBodySize`, or an event stream are never stored. `CDN-Cache-Control`
  * (or the `targetedHeaders` list) replaces `Cache-Control` and `Expires` for this cache (RFC 9213). A stale
  * entry with the route's `ETag` or `Last-Modified` is revalidated: the route runs with `If-None-Match` /
