@@ -167,14 +167,14 @@ class ResponseCache {
   }
 
   /**
-   * HEAD, and GET with `Range`, never run the route for the cache themselves (Node sends no body to capture
-   * for HEAD; a partial response is not stored): they are answered from the stored GET response, and on a
-   * miss a detached GET of the same URL loads it first, as a background refresh would (so the next GET is a
-   * hit). Ages come from the cache's clock, like every other answer's.
+   * HEAD, and GET with `Range`, never run the route for the cache (Node sends no body to capture for HEAD; a
+   * partial response is not stored): they are answered from a fresh stored GET response, or by the route.
+   * The answer goes through a lookup so its Age comes from the cache's clock, like every other answer's; the
+   * plain read first keeps a miss from starting a load that would run the route twice for one request.
    */
   async #fromStore(req: Request, res: Response, next: NextFunction, scope: Scope): Promise<void> {
     const ranged = req.method === 'GET';
-    // Several ranges, another unit, If-Range: the route decides, and no load is worth starting for them.
+    // Several ranges, another unit, If-Range: the route decides.
     if (ranged && (req.headers['if-range'] !== undefined || !this.#singleRange(req))) {
       return this.#bypass(res, next, 'MISS');
     }
@@ -185,8 +185,9 @@ class ResponseCache {
       const current = key;
       let found: Lookup<unknown>;
       try {
+        if (!isStoredResponse(await this.#cache.get<Value>(current))) return this.#bypass(res, next, 'MISS');
         found = await this.#cache.lookup(current, (context) =>
-          this.#revalidate(req, peer, scope, current, context, true),
+          this.#revalidate(req, peer, scope, current, context),
         );
       } catch {
         return this.#bypass(res, next, 'MISS');
@@ -349,20 +350,16 @@ class ResponseCache {
     return PASS;
   }
 
-  /**
-   * A detached GET of this request's URL: a background refresh of an entry the request was already answered
-   * from, or (`loadMissing`, for HEAD and Range) the load of an entry the request will be answered from.
-   */
+  /** A background refresh of an entry this request was already answered from. */
   #revalidate(
     req: Request,
     peer: Peer,
     scope: Scope,
     key: string,
     context: LoaderContext<unknown>,
-    loadMissing = false,
   ): Promise<Value | undefined> {
     // A marker is not worth a detached run of a route known to be uncacheable; let it expire.
-    if (context.hasStale ? !isStoredResponse(context.stale) : !loadMissing) return Promise.resolve(undefined);
+    if (!isStoredResponse(context.stale)) return Promise.resolve(undefined);
     return revalidate({
       original: req,
       peer,
@@ -381,8 +378,7 @@ class ResponseCache {
  * concurrent misses for one URL across every process sharing the cache's Redis and prefix: the route runs
  * once and the other requests get its response (or the stale one, where the response allows it).
  *
- * Only GET responses are stored; HEAD and single byte ranges are answered from them (a miss loads them with
- * a detached GET). Requests with `Authorization` or `Cookie` bypass the cache unless `userKey` opts them in; responses with `Set-Cookie`, `private`, `no-store`, `Vary: *`, a
+ * Only GET responses are stored; HEAD and single byte ranges are answered from them. Requests with `Authorization` or `Cookie` bypass the cache unless `userKey` opts them in; responses with `Set-Cookie`, `private`, `no-store`, `Vary: *`, a
  * status outside `statuses`, a body over `maxBodySize`, or an event stream are never stored. `CDN-Cache-Control`
  * (or the `targetedHeaders` list) replaces `Cache-Control` and `Expires` for this cache (RFC 9213). A stale
  * entry with the route's `ETag` or `Last-Modified` is revalidated: the route runs with `If-None-Match` /

@@ -38,18 +38,10 @@ describe('Range requests (RFC 9110 §14)', () => {
     expect(r.calls()).toBe(1);
   });
 
-  it('loads a cold entry with a detached GET of the whole response, then answers the range from it', async () => {
+  it('leaves several ranges, an unsatisfiable one, If-Range and an empty cache to the route', async () => {
     const r = await cachedRoute(await h.cache(), (app) => h.serve(app), handler);
     const cold = await send(r.url, { headers: { range: 'bytes=0-1' } });
-    expect(cold.status).toBe(206);
-    expect(cold.text).toBe('01');
-    expect(cold.headers['x-from-route']).toBe('whole');
-    expect((await send(r.url)).headers['x-cache']).toBe('HIT');
-    expect(r.calls()).toBe(1);
-  });
-
-  it('leaves several ranges, an unsatisfiable one and If-Range to the route', async () => {
-    const r = await cachedRoute(await h.cache(), (app) => h.serve(app), handler);
+    expect(cold.headers['x-from-route']).toBe('bytes=0-1');
     await r.settled();
     const toRoute: Record<string, string>[] = [
       { range: 'bytes=0-1,4-5' },
@@ -61,7 +53,7 @@ describe('Range requests (RFC 9110 §14)', () => {
       const reply = await send(r.url, { headers });
       expect(reply.headers['x-from-route'], JSON.stringify(headers)).toBe(headers.range);
     }
-    expect(r.calls()).toBe(1 + toRoute.length);
+    expect(r.calls()).toBe(2 + toRoute.length);
   });
 });
 

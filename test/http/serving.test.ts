@@ -150,7 +150,7 @@ describe('serving from the cache', () => {
     expect(calls).toBe(1);
   });
 
-  it('loads a HEAD miss with one detached GET of the URL, so the next GET is a hit', async () => {
+  it('lets a HEAD miss run the route without storing anything', async () => {
     const cache = await h.cache();
     let calls = 0;
     const app = express();
@@ -161,12 +161,8 @@ describe('serving from the cache', () => {
     const base = await h.serve(app);
     const head = await send(`${base}/item`, { method: 'HEAD' });
     expect(head.headers['x-cache']).toBe('MISS');
-    expect(head.headers['content-length']).toBe('4');
-    expect(head.text).toBe('');
-    const get = await send(`${base}/item`);
-    expect(get.headers['x-cache']).toBe('HIT');
-    expect(get.text).toBe('body');
-    expect(calls).toBe(1);
+    expect((await send(`${base}/item`)).headers['x-cache']).toBe('MISS');
+    expect(calls).toBe(2);
   });
 
   it('replays binary bodies byte for byte', async () => {
