@@ -528,7 +528,9 @@ export function resolveCallPolicy(base: ResolvedOptions, input: CallOptions | un
 export function applyAdaptivePolicy(policy: CallPolicy, adaptive: EntryPolicy): CallPolicy {
   return {
     ...policy,
-    ttl: lifetime('setPolicy.ttl', adaptive.ttl, policy.ttl, true),
+    // 0 is allowed here: a value stale at once, kept only for its stale windows (an HTTP response that must
+    // be revalidated before every reuse).
+    ttl: lifetime('setPolicy.ttl', adaptive.ttl, policy.ttl),
     staleWhileRevalidate: lifetime(
       'setPolicy.staleWhileRevalidate',
       adaptive.staleWhileRevalidate,

@@ -16,7 +16,7 @@ export interface Codec {
 
 /** Per-entry policy: how long a value is fresh and how long it may still be served stale. */
 export interface EntryPolicy {
-  /** Milliseconds the value is fresh. */
+  /** Milliseconds the value is fresh. From `setPolicy`, 0 means stale at once (kept for its stale windows). */
   ttl?: number;
   /** Milliseconds past `ttl` during which the stale value is served at once while one refresh runs. */
   staleWhileRevalidate?: number;

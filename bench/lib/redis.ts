@@ -68,6 +68,22 @@ export async function withRedis<T>(body: (redis: BenchRedis) => Promise<T>): Pro
 }
 
 /**
+ * Runs `body` with a redis-server of our own on a free loopback port, whatever `REDIS_URL` says (for runs
+ * that must start from an empty server), and stops it afterwards, even when `body` throws or the run is
+ * interrupted.
+ */
+export async function withOwnRedis<T>(body: (url: string) => Promise<T>): Promise<T> {
+  const server = await spawnRedis();
+  const forget = killOnExit([server]);
+  try {
+    return await body(server.url);
+  } finally {
+    await server.stop();
+    forget();
+  }
+}
+
+/**
  * Runs `body` with a Redis Cluster of our own (`masters` masters with `replicasPerMaster` replicas each, on
  * free loopback ports) and stops every node afterwards, even when `body` throws or the run is interrupted.
  * A cluster is always spawned: `REDIS_URL` names one standalone server, never a cluster.

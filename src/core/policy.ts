@@ -20,7 +20,7 @@ export function canServeOnError(entry: Entry, now: number): boolean {
 
 /** Shortens a ttl by a random fraction up to `jitter`, so entries written together expire apart. */
 export function jitteredTtl(ttl: number, jitter: number, random: number): number {
-  if (jitter <= 0) return ttl;
+  if (jitter <= 0 || ttl === 0) return ttl;
   return Math.max(1, Math.round(ttl * (1 - jitter * random)));
 }
 

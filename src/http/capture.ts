@@ -18,7 +18,12 @@ export type Capture =
   /** Delivered to the client but not kept. `status` is unset when the headers never went out. */
   | { readonly kind: 'passed'; readonly status: number | undefined; readonly reason: string }
   /** The connection closed before the response finished. */
-  | { readonly kind: 'aborted' };
+  | { readonly kind: 'aborted' }
+  /**
+   * The route answered the cache's own conditional request with 304. Nothing went to the client: the
+   * response is still unsent, for the cache to answer from the refreshed entry.
+   */
+  | { readonly kind: 'not-modified'; readonly headers: OutgoingHttpHeaders };
 
 /** Limits and the storability check of one capture. */
 export interface CaptureOptions {
@@ -26,6 +31,10 @@ export interface CaptureOptions {
   readonly limit: number;
   /** Called once, as the headers go out; a reason string means "do not keep this response". */
   readonly onHeaders: (status: number, headers: OutgoingHttpHeaders) => string | undefined;
+  /** The request carries the cache's own validators: a 304 is the cache's to handle, not the client's. */
+  readonly interceptNotModified: boolean;
+  /** Fields kept in the copy but removed from what the client gets (lower case). */
+  readonly strip: readonly string[];
 }
 
 type Chunk = string | Uint8Array;
@@ -60,6 +69,11 @@ export function captureResponse(res: ServerResponse, options: CaptureOptions): P
   let keeping = true;
   let status: number | undefined;
   let headers: OutgoingHttpHeaders = {};
+  /** The headers of a 304 held back from the client, once one is. */
+  let swallowed: OutgoingHttpHeaders | undefined;
+  const swallow = (sent: OutgoingHttpHeaders) => {
+    swallowed = sent;
+  };
   let settle!: (capture: Capture) => void;
   const outcome = new Promise<Capture>((resolve) => {
     let settled = false;
@@ -91,11 +105,17 @@ export function captureResponse(res: ServerResponse, options: CaptureOptions): P
     }
     const reasonPhrase = typeof second === 'string' ? second : undefined;
     applyHeaderArgument(this, reasonPhrase === undefined ? second : third);
+    if (code === 304 && options.interceptNotModified) {
+      swallow(this.getHeaders());
+      return this;
+    }
+    const kept = this.getHeaders();
+    for (const name of options.strip) this.removeHeader(name);
     const sent = reasonPhrase === undefined ? [code] : [code, reasonPhrase];
     // Recorded only once Node accepted them: a rejected status must not label the error page that follows.
     const result = writeHead.apply(this, sent as Parameters<typeof writeHead>);
     status = code;
-    headers = this.getHeaders();
+    headers = kept;
     const length = Number(headers['content-length']);
     const reason =
       Number.isFinite(length) && length > options.limit
@@ -107,12 +127,32 @@ export function captureResponse(res: ServerResponse, options: CaptureOptions): P
 
   const write = res.write;
   res.write = function (this: ServerResponse, ...args: unknown[]) {
+    if (swallowed !== undefined) return true;
     keep(args[0], args[1]);
     return write.apply(this, args as Parameters<typeof write>);
   } as typeof res.write;
 
   const end = res.end;
   res.end = function (this: ServerResponse, ...args: unknown[]) {
+    // A route that sets the status and ends (res.sendStatus(304), Express's own fresh check) never calls
+    // writeHead itself: Node would, from inside end, too late to hold the 304 back.
+    if (
+      swallowed === undefined &&
+      options.interceptNotModified &&
+      !this.headersSent &&
+      this.statusCode === 304
+    ) {
+      swallow(this.getHeaders());
+    }
+    if (swallowed !== undefined) {
+      // The route is done with its 304; the response is the cache's again, untapped.
+      res.writeHead = writeHead;
+      res.write = write;
+      res.end = end;
+      res.flushHeaders = flushHeaders;
+      settle({ kind: 'not-modified', headers: swallowed });
+      return this;
+    }
     keep(args[0], args[1]);
     return end.apply(this, args as Parameters<typeof end>);
   } as typeof res.end;

@@ -1,22 +1,27 @@
 /**
  * HTTP-date (RFC 9110 §5.6.7), strictly: IMF-fixdate, plus the obsolete RFC 850 and asctime formats a
  * recipient must still accept. Anything else is invalid, and an invalid `Expires` means "already expired"
- * (RFC 9111 §5.3): a lenient parser would read garbage as some future date and serve it from cache.
+ * (RFC 9111 §5.3): a lenient parser would read garbage as some future date and serve it from cache. The one
+ * leniency is letter case (`THU`, `aug`, `gmt`): it cannot turn garbage into a date, and the layout stays exact.
  */
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const MONTH = `(${MONTHS.join('|')})`;
 const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
-const IMF_FIXDATE = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`);
+const IMF_FIXDATE = new RegExp(
+  `^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`,
+  'i',
+);
 const RFC_850 = new RegExp(
   `^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`,
+  'i',
 );
-const ASCTIME = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ${MONTH} ( \\d|\\d{2}) ${TIME} (\\d{4})$`);
+const ASCTIME = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ${MONTH} ( \\d|\\d{2}) ${TIME} (\\d{4})$`, 'i');
 
 function at(year: number, month: string, day: string, hour: string, minute: string, second: string) {
   const time = Date.UTC(
     year,
-    MONTHS.indexOf(month),
+    MONTHS.findIndex((name) => name.toLowerCase() === month.toLowerCase()),
     Number(day),
     Number(hour),
     Number(minute),

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { pathTag } from './key.js';
+import { pathTag, type Target } from './key.js';
 
 /**
  * RFC 9111 4.4: a successful unsafe request invalidates the stored responses of its URL, and may those of
@@ -7,11 +7,16 @@ import { pathTag } from './key.js';
  * reaches every query, user and `Vary` variant of the path on every node.
  */
 
-/** The methods whose success invalidates (RFC 9110 9.2.1: everything but the safe ones we know). */
-export const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/**
+ * The methods known to be safe (RFC 9110 §9.2.1, and WebDAV's read-only ones). Every other method, known or
+ * not (M-SEARCH, PURGE, a typo), invalidates on success: RFC 9111 §4.4 counts a method whose safety is
+ * unknown as unsafe.
+ */
+export const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PROPFIND', 'SEARCH', 'REPORT']);
 
 /** Tags of the paths the response touched: its own, and same-host `Location` / `Content-Location`. */
-function touchedTags(host: string, path: string, res: ServerResponse): string[] {
+function touchedTags(target: Target, res: ServerResponse): string[] {
+  const { host, path } = target;
   const paths = new Set([path]);
   for (const field of ['location', 'content-location']) {
     const value = res.getHeader(field);
@@ -23,7 +28,7 @@ function touchedTags(host: string, path: string, res: ServerResponse): string[] 
       // Not a URL: nothing to invalidate for it.
     }
   }
-  return [...paths].map((p) => pathTag(host, p));
+  return [...paths].map((p) => pathTag(target.namespace, host, p));
 }
 
 /**
@@ -33,8 +38,7 @@ function touchedTags(host: string, path: string, res: ServerResponse): string[] 
  */
 export function invalidateOnSuccess(
   res: ServerResponse,
-  host: string,
-  path: string,
+  target: Target,
   invalidateTag: (tag: string) => Promise<void>,
 ): void {
   const end = res.end;
@@ -42,7 +46,7 @@ export function invalidateOnSuccess(
     res.end = end;
     if (this.statusCode < 200 || this.statusCode >= 400)
       return end.apply(this, args as Parameters<typeof end>);
-    const tags = touchedTags(host, path, this);
+    const tags = touchedTags(target, this);
     // A failed invalidation is already an `error` event on the cache; the response goes out regardless.
     Promise.allSettled(tags.map((tag) => Promise.resolve().then(() => invalidateTag(tag)))).then(() =>
       end.apply(this, args as Parameters<typeof end>),

@@ -7,10 +7,13 @@ import type { Request } from 'express';
  * whatever characters their parts contain.
  */
 
-const NAMESPACE = 'herdcache:http:1';
+// 2: the namespace option joined the key.
+const NAMESPACE = 'herdcache:http:2';
 
 /** What identifies the resource a GET asks for. */
 export interface Target {
+  /** The middleware's `namespace` option: apps that share a cache and a host name keep apart by it. */
+  readonly namespace: string;
   /** As Express resolves it: `X-Forwarded-Host` only counts when `trust proxy` trusts the peer. */
   readonly host: string;
   /** The raw path, as sent. */
@@ -19,13 +22,17 @@ export interface Target {
   readonly query: string | null;
 }
 
-/** The target of a request, with the query sorted when `sortQuery` asks for it. */
-export function targetOf(req: Request, sortQuery: boolean): Target {
+/**
+ * The target of a request, with the query sorted when `sortQuery` asks for it. The port is left out on
+ * purpose: the nodes of one fleet listen on ports of their own and must share entries.
+ */
+export function targetOf(req: Request, sortQuery: boolean, namespace: string): Target {
   const url = req.originalUrl ?? req.url ?? '/';
   const mark = url.indexOf('?');
   const path = mark === -1 ? url : url.slice(0, mark);
   const raw = mark === -1 ? null : url.slice(mark + 1);
   return {
+    namespace,
     host: (req.hostname ?? '').toLowerCase(),
     path,
     query: raw !== null && sortQuery ? sortedQuery(raw) : raw,
@@ -40,7 +47,7 @@ function sortedQuery(query: string): string {
 
 /** The key of a URL for one audience: `user` null is the anonymous, shared audience. */
 export function baseKey(target: Target, user: string | null): string {
-  return JSON.stringify([NAMESPACE, 'GET', target.host, target.path, target.query, user]);
+  return JSON.stringify([NAMESPACE, target.namespace, 'GET', target.host, target.path, target.query, user]);
 }
 
 /** Normalised field names of a `Vary` header value: lower case, unique, sorted. */
@@ -75,8 +82,8 @@ const PATH_TAGS_KEPT = 10_000;
  * The tag every entry of one path carries (all queries, users and variants), so a successful unsafe
  * request can void them all with one `invalidateTag`, on every node. Hashed to keep Redis keys short.
  */
-export function pathTag(host: string, path: string): string {
-  const id = JSON.stringify([host, path]);
+export function pathTag(namespace: string, host: string, path: string): string {
+  const id = JSON.stringify([namespace, host, path]);
   let tag = pathTags.get(id);
   if (tag === undefined) {
     tag = `${NAMESPACE}:path:${createHash('sha256').update(id).digest('base64url')}`;

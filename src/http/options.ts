@@ -6,10 +6,12 @@ import { unknownOption } from '../options.js';
 export interface CacheResponsesOptions {
   /**
    * How long a response stays fresh when it carries no freshness of its own (no `s-maxage`, `max-age` or
-   * `Expires`). Unset: the cache's `ttl`.
+   * `Expires`). Unset: the cache's `ttl`. `'heuristic'` leaves such responses to RFC 9111 §4.2.2, as a
+   * reverse proxy in front of an origin that states its own freshness would: 10% of the time since
+   * `Last-Modified` (at most a day), and not stored at all without `Last-Modified`.
    * @default undefined
    */
-  ttl?: number;
+  ttl?: number | 'heuristic';
   /**
    * Status codes that may be stored. A status must also be one RFC 9111 lets a shared cache store: 200, 203,
    * 204, 300, 301, 308, 404, 405, 410, 414 and 501 always; 302, 303 and 307 only with explicit freshness.
@@ -43,6 +45,27 @@ export interface CacheResponsesOptions {
    */
   userKey?: (req: Request) => string | undefined;
   /**
+   * Keeps this middleware's entries apart from another app's. Keys hold the host name (not the port: the
+   * nodes of a fleet listen on ports of their own), path and query, under the cache's `prefix`; two apps
+   * that share one cache, or one Redis and prefix, and answer to the same host name need different
+   * namespaces (or prefixes). Unsafe requests invalidate within their namespace.
+   * @default ''
+   */
+  namespace?: string;
+  /**
+   * The target list of RFC 9213: targeted cache-control fields this cache obeys, most specific first. The
+   * first one a response carries with a valid value replaces its `Cache-Control` and `Expires` for this
+   * cache (browsers and other caches still follow `Cache-Control`). An empty list turns this off.
+   * @default ['CDN-Cache-Control']
+   */
+  targetedHeaders?: readonly string[];
+  /**
+   * Whether the fields on the target list reach clients. RFC 9213 §3: a CDN typically forwards them for
+   * caches further down; set false when nothing downstream uses them.
+   * @default true
+   */
+  forwardTargetedHeaders?: boolean;
+  /**
    * Longest a background revalidation (stale-while-revalidate, early refresh) may run the route before it
    * is abandoned and the stale entry kept.
    * @default 30000
@@ -52,13 +75,17 @@ export interface CacheResponsesOptions {
 
 /** Every option with its default filled in. */
 export interface ResolvedResponseOptions {
-  readonly ttl: number | undefined;
+  readonly ttl: number | 'heuristic' | undefined;
   readonly statuses: ReadonlySet<number>;
   readonly maxBodySize: number;
   readonly hitForMiss: number;
   readonly sortQuery: boolean;
   readonly userKey: ((req: Request) => string | undefined) | undefined;
   readonly revalidationTimeout: number;
+  readonly namespace: string;
+  /** Lower case. */
+  readonly targetedHeaders: readonly string[];
+  readonly forwardTargetedHeaders: boolean;
 }
 
 /** The defaults of `cacheResponses`, in one place. */
@@ -68,6 +95,9 @@ export const RESPONSE_CACHE_DEFAULTS = Object.freeze({
   hitForMiss: 5_000,
   sortQuery: false,
   revalidationTimeout: 30_000,
+  targetedHeaders: Object.freeze(['CDN-Cache-Control']) as readonly string[],
+  forwardTargetedHeaders: true,
+  namespace: '',
 });
 
 // The cache rejects longer durations: Node timers cannot hold them.
@@ -83,6 +113,9 @@ const KNOWN = new Set([
   'sortQuery',
   'userKey',
   'revalidationTimeout',
+  'targetedHeaders',
+  'forwardTargetedHeaders',
+  'namespace',
 ]);
 
 function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
@@ -91,6 +124,17 @@ function integer(name: string, value: unknown, fallback: number, min: number, ma
     throw new InvalidOptionError(name, value, `an integer from ${min} to ${max}`);
   }
   return value;
+}
+
+// RFC 9110 §5.1 field-name: a token.
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function targetList(value: unknown): readonly string[] {
+  if (value === undefined) return RESPONSE_CACHE_DEFAULTS.targetedHeaders.map((name) => name.toLowerCase());
+  if (!Array.isArray(value) || !value.every((name) => typeof name === 'string' && FIELD_NAME.test(name))) {
+    throw new InvalidOptionError('targetedHeaders', value, 'an array of header field names');
+  }
+  return Object.freeze(value.map((name: string) => name.toLowerCase()));
 }
 
 function statusList(value: unknown): ReadonlySet<number> {
@@ -113,6 +157,14 @@ function statusList(value: unknown): ReadonlySet<number> {
   return new Set(value as number[]);
 }
 
+function ttlOption(value: unknown): number | 'heuristic' | undefined {
+  if (value === undefined || value === 'heuristic') return value;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_LIFETIME) {
+    throw new InvalidOptionError('ttl', value, `an integer from 1 to ${MAX_LIFETIME} or 'heuristic'`);
+  }
+  return value;
+}
+
 /** Validates the options once, when the middleware is created. */
 export function resolveResponseOptions(input: unknown): ResolvedResponseOptions {
   if (input === undefined) input = {};
@@ -127,12 +179,18 @@ export function resolveResponseOptions(input: unknown): ResolvedResponseOptions 
   if (o.sortQuery !== undefined && typeof o.sortQuery !== 'boolean') {
     throw new InvalidOptionError('sortQuery', o.sortQuery, 'a boolean');
   }
+  if (o.forwardTargetedHeaders !== undefined && typeof o.forwardTargetedHeaders !== 'boolean') {
+    throw new InvalidOptionError('forwardTargetedHeaders', o.forwardTargetedHeaders, 'a boolean');
+  }
+  if (o.namespace !== undefined && typeof o.namespace !== 'string') {
+    throw new InvalidOptionError('namespace', o.namespace, 'a string');
+  }
   if (o.userKey !== undefined && typeof o.userKey !== 'function') {
     throw new InvalidOptionError('userKey', o.userKey, 'a function');
   }
   const d = RESPONSE_CACHE_DEFAULTS;
   return Object.freeze({
-    ttl: o.ttl === undefined ? undefined : integer('ttl', o.ttl, 0, 1, MAX_LIFETIME),
+    ttl: ttlOption(o.ttl),
     statuses: statusList(o.statuses),
     maxBodySize: integer('maxBodySize', o.maxBodySize, d.maxBodySize, 0, 2 ** 30),
     hitForMiss: integer('hitForMiss', o.hitForMiss, d.hitForMiss, 0, MAX_DURATION),
@@ -145,6 +203,9 @@ export function resolveResponseOptions(input: unknown): ResolvedResponseOptions 
       1,
       MAX_DURATION,
     ),
+    targetedHeaders: targetList(o.targetedHeaders),
+    forwardTargetedHeaders: o.forwardTargetedHeaders ?? d.forwardTargetedHeaders,
+    namespace: o.namespace ?? d.namespace,
   });
 }
 

@@ -1,8 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ByteRange } from './range.js';
 import type { StoredResponse } from './stored.js';
 
-/** `X-Cache` values: how the cache took part in a response. */
-export type XCacheStatus = 'HIT' | 'STALE' | 'MISS' | 'BYPASS';
+/**
+ * `X-Cache` values: how the cache took part in a response. `REVALIDATED`: the stored response, confirmed
+ * by the route with a 304 to the cache's conditional request.
+ */
+export type XCacheStatus = 'HIT' | 'STALE' | 'REVALIDATED' | 'MISS' | 'BYPASS';
 
 // RFC 9110 15.4.5: what a 304 carries, so the client can refresh its own copy's metadata.
 const NOT_MODIFIED_FIELDS = new Set([
@@ -59,13 +63,18 @@ export function ageSeconds(stored: StoredResponse, cachedForMs: number): number 
   return Math.max(0, Math.floor((stored.initialAge * 1000 + cachedForMs) / 1000));
 }
 
-/** Answers a request from a stored response: 304 when its validator matches, no body for HEAD. */
+/**
+ * Answers a request from a stored response: 304 when its validator matches, no body for HEAD, a 206 with
+ * the bytes of `range` when one is given.
+ */
 export function replay(
   req: IncomingMessage,
   res: ServerResponse,
   stored: StoredResponse,
   status: XCacheStatus,
   cachedForMs: number,
+  stripped: readonly string[],
+  range?: ByteRange,
 ): void {
   // If-None-Match, when present, decides alone (RFC 9110 13.2.2); If-Modified-Since only without it.
   const ifNoneMatch = req.headers['if-none-match'];
@@ -76,7 +85,7 @@ export function replay(
       ? etagMatches(ifNoneMatch, stored.etag)
       : notModifiedSince(req.headers['if-modified-since'], stored));
   for (const [name, value] of stored.headers) {
-    if (name === 'content-length') continue;
+    if (name === 'content-length' || stripped.includes(name)) continue;
     if (notModified && !NOT_MODIFIED_FIELDS.has(name)) continue;
     res.setHeader(name, value);
   }
@@ -88,7 +97,12 @@ export function replay(
     return;
   }
   res.statusCode = stored.status;
-  const body = bodyOf(stored);
+  let body = bodyOf(stored);
+  if (range !== undefined) {
+    res.statusCode = 206;
+    res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${body.length}`);
+    body = body.subarray(range.start, range.end + 1);
+  }
   if (stored.status !== 204) res.setHeader('Content-Length', body.length);
   if (req.method === 'HEAD' || stored.status === 204) res.end();
   else res.end(body);

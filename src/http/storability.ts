@@ -1,76 +1,75 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import CachePolicy from 'http-cache-semantics';
 import { parseHttpDate } from './dates.js';
+import { type Directives, deltaSeconds, parseAge, parseCacheControl } from './fields.js';
 import { varyNames } from './key.js';
 import { clampDuration } from './options.js';
+import { parseTargeted } from './structured.js';
 
 /**
- * Whether a response may be stored, and for how long, judged as RFC 9111 asks of a shared cache. The
- * storability rules and the freshness lifetime come from http-cache-semantics; this module adds what a
- * cache in front of many users must refuse on top (cookies, event streams, `no-cache` it cannot revalidate).
+ * Whether a response may be stored, for how long, and whether it may ever be served stale, judged as
+ * RFC 9111 asks of a shared cache (and RFC 9213 of one with a target list), plus what a cache in front of
+ * many users must refuse on top (cookies, event streams).
  */
 
-/** The freshness the cache entry gets; unset fields fall back to the cache's own options. */
+/** The policy the cache entry gets; unset fields fall back to the cache's own options. */
 export interface Freshness {
   readonly ttl?: number;
   readonly staleWhileRevalidate?: number;
   readonly staleIfError?: number;
 }
 
-/** Store, with this freshness and these Vary fields; or do not, for this reason. */
+/** Store, and how; or do not, for this reason. */
 export type Verdict =
-  | { readonly store: true; readonly freshness: Freshness; readonly vary: readonly string[] }
+  | {
+      readonly store: true;
+      readonly freshness: Freshness;
+      readonly vary: readonly string[];
+      /** Milliseconds the response is fresh from now; null when the cache's own ttl decides. */
+      readonly lifetime: number | null;
+      /** False when every reuse after it goes stale needs the route first (no-cache, must-revalidate). */
+      readonly mayServeStale: boolean;
+    }
   | { readonly store: false; readonly reason: string };
 
 /** A response about to be sent, with what the judgement depends on. */
 export interface Judged {
   readonly status: number;
   readonly headers: OutgoingHttpHeaders;
-  /** The request URL (path and query) and host, for http-cache-semantics. */
-  readonly url: string;
-  readonly host: string;
   /** False for entries keyed by user: they follow private-cache rules. */
   readonly shared: boolean;
   readonly statuses: ReadonlySet<number>;
-  /** Freshness for responses that state none. */
-  readonly ttl: number | undefined;
+  /** Freshness for responses that state none: a duration, RFC 9111's heuristic, or the cache's ttl. */
+  readonly ttl: number | 'heuristic' | undefined;
+  /** Targeted cache-control field names, lower case, most specific first (RFC 9213 §2.1). */
+  readonly targets: readonly string[];
 }
+
+// RFC 9110 §15.1: statuses a cache may store with heuristic freshness.
+const HEURISTIC_STATUSES = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
+// RFC 9111 §4.2.2 suggests a tenth of the time since Last-Modified; a day bounds a very old date.
+const HEURISTIC_FRACTION = 0.1;
+const HEURISTIC_MAX = 86_400_000;
+/**
+ * How long an entry that may not be served stale is kept past its freshness, so the next request can
+ * revalidate it with a conditional request to the route instead of fetching the whole body again.
+ */
+export const REVALIDATION_RETENTION = 600_000;
 
 function flat(headers: OutgoingHttpHeaders): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined) result[name] = Array.isArray(value) ? value.join(', ') : String(value);
   }
-  const cacheControl = result['cache-control'];
-  if (cacheControl !== undefined) result['cache-control'] = lowerDirectiveNames(cacheControl);
   return result;
 }
 
-/**
- * Cache-Control directive names are case-insensitive (RFC 9111 §5.2), but the rules library matches them
- * as written: `No-Store` or `Private` would be stored and served to everyone. Names are lowered before
- * anything reads the header (values, and field names inside quotes, are left as they are or lowered
- * harmlessly: field names are case-insensitive too).
- */
-function lowerDirectiveNames(header: string): string {
-  return header.replace(/(^|,)(\s*)([^=,\s]+)/g, (_all, comma: string, space: string, name: string) => {
-    return `${comma}${space}${name.toLowerCase()}`;
-  });
-}
-
-function directives(header: string | undefined): Map<string, string | true> {
-  const result = new Map<string, string | true>();
-  for (const part of (header ?? '').split(',')) {
-    const [name = '', value] = part.split('=', 2);
-    const key = name.trim().toLowerCase();
-    if (key) result.set(key, value === undefined ? true : value.trim().replace(/^"|"$/g, ''));
+/** The first field on the target list with a valid, non-empty value (RFC 9213 §2.1), if any. */
+function targetedDirectives(headers: Record<string, string>, targets: readonly string[]) {
+  for (const name of targets) {
+    const directives = parseTargeted(headers[name]);
+    if (directives !== undefined && directives.size > 0) return directives;
   }
-  return result;
-}
-
-function seconds(value: string | true | undefined): number {
-  const n = typeof value === 'string' ? Number.parseInt(value, 10) : 0;
-  return Number.isFinite(n) && n > 0 ? n : 0;
+  return undefined;
 }
 
 /** Freshness lifetime in seconds from `Expires` minus `Date` (RFC 9111 §4.2.1); 0 for an invalid date. */
@@ -79,6 +78,28 @@ function expiresLifetime(headers: Record<string, string>): number {
   if (expires === undefined) return 0;
   const date = parseHttpDate(headers.date) ?? Date.now();
   return Math.max(0, (expires - date) / 1000);
+}
+
+/** Heuristic freshness in seconds: 10% of Date minus Last-Modified, 0 when either is missing or invalid. */
+function heuristicLifetime(headers: Record<string, string>): number {
+  const modified = parseHttpDate(headers['last-modified']);
+  if (modified === undefined) return 0;
+  const date = parseHttpDate(headers.date) ?? Date.now();
+  return Math.min(HEURISTIC_MAX, Math.max(0, (date - modified) * HEURISTIC_FRACTION)) / 1000;
+}
+
+/** The explicit freshness lifetime in seconds (RFC 9111 §4.2.1), or undefined when the response states none. */
+function explicitLifetime(
+  cc: Directives,
+  headers: Record<string, string>,
+  shared: boolean,
+  useExpires: boolean,
+): number | undefined {
+  if (shared && cc.has('s-maxage')) return deltaSeconds(cc.get('s-maxage')) ?? 0;
+  // An invalid max-age (`max-age=a100`) makes the response stale rather than falling through to Expires.
+  if (cc.has('max-age')) return deltaSeconds(cc.get('max-age')) ?? 0;
+  if (useExpires && headers.expires !== undefined) return expiresLifetime(headers);
+  return undefined;
 }
 
 /** Judges a response from its status and headers alone, as they go out, so waiters can be released early. */
@@ -93,51 +114,56 @@ export function judge(input: Judged): Verdict {
   const vary = varyNames(headers.vary);
   if (vary.includes('*')) return { store: false, reason: 'Vary: *' };
 
-  const policy = new CachePolicy(
-    { method: 'GET', url: input.url, headers: { host: input.host } },
-    { status: input.status, headers },
-    // No heuristic freshness: a response without any falls back to the middleware's `ttl`.
-    { shared: input.shared, cacheHeuristic: 0, immutableMinTimeToLive: 0 },
-  );
-  if (!policy.storable()) return { store: false, reason: 'not storable (Cache-Control or status)' };
-
-  const cc = directives(headers['cache-control']);
-  // Checked here as well, whatever the rules library makes of the header: these protect users' data.
-  if (cc.has('no-store')) return { store: false, reason: 'no-store' };
+  // A valid targeted field replaces Cache-Control and Expires for this cache (RFC 9213 §2.1).
+  const targeted = targetedDirectives(headers, input.targets);
+  const cc = targeted ?? parseCacheControl(headers['cache-control']);
+  // must-understand: a cache that understands the status may ignore no-store (RFC 9111 §5.2.2.3).
+  const understood = cc.has('must-understand') && HEURISTIC_STATUSES.has(input.status);
+  if (cc.has('no-store') && !understood) return { store: false, reason: 'no-store' };
   if (input.shared && cc.has('private')) return { store: false, reason: 'private' };
-  const pragmaNoCache = !headers['cache-control'] && /no-cache/i.test(headers.pragma ?? '');
-  // no-cache means "revalidate every time"; the handler is the origin, so that is the same as not storing.
-  if (cc.has('no-cache') || pragmaNoCache) return { store: false, reason: 'no-cache' };
 
-  const mustRevalidate = cc.has('must-revalidate') || (input.shared && cc.has('proxy-revalidate'));
-  const staleWhileRevalidate = mustRevalidate ? 0 : seconds(cc.get('stale-while-revalidate')) * 1000;
-  const staleIfError = mustRevalidate ? 0 : seconds(cc.get('stale-if-error')) * 1000;
-  const explicit =
-    cc.has('max-age') ||
-    (input.shared && cc.has('s-maxage')) ||
-    headers.expires !== undefined ||
-    (input.shared && cc.has('proxy-revalidate'));
-
-  let ttl: number | undefined = input.ttl;
-  if (explicit) {
-    // With no max-age to go by, Expires decides, read strictly: an invalid date is already expired.
-    const byExpires =
-      !cc.has('max-age') && !(input.shared && cc.has('s-maxage')) && headers.expires !== undefined;
-    const lifetime = byExpires ? expiresLifetime(headers) : policy.maxAge();
-    ttl = clampDuration((lifetime - policy.age()) * 1000);
-    if (ttl < 1) {
-      // Already stale: only worth storing when it may be served stale while one refresh runs.
-      if (staleWhileRevalidate === 0)
-        return { store: false, reason: 'already stale (max-age=0 or past Expires)' };
-      ttl = 1;
-    }
+  const explicit = explicitLifetime(cc, headers, input.shared, targeted === undefined);
+  const heuristic = explicit === undefined && input.ttl === 'heuristic';
+  if (explicit === undefined && !HEURISTIC_STATUSES.has(input.status) && !cc.has('public')) {
+    // Only explicit freshness makes a 302, 307 or an error status storable (RFC 9111 §3).
+    return { store: false, reason: `status ${input.status} without explicit freshness` };
   }
-  const freshness: Freshness = {
-    ...(ttl === undefined ? {} : { ttl }),
-    ...(cc.has('stale-while-revalidate') || mustRevalidate
-      ? { staleWhileRevalidate: clampDuration(staleWhileRevalidate) }
-      : {}),
-    ...(cc.has('stale-if-error') || mustRevalidate ? { staleIfError: clampDuration(staleIfError) } : {}),
-  };
-  return { store: true, freshness, vary };
+  const pragmaNoCache =
+    targeted === undefined && !headers['cache-control'] && /no-cache/i.test(headers.pragma ?? '');
+  const noCache = cc.has('no-cache') || pragmaNoCache;
+  const mustRevalidate = cc.has('must-revalidate') || (input.shared && cc.has('proxy-revalidate'));
+  const validated = headers.etag !== undefined || headers['last-modified'] !== undefined;
+
+  const age = parseAge(headers.age);
+  let lifetime: number | null = null;
+  if (explicit !== undefined) lifetime = clampDuration((explicit - age) * 1000);
+  else if (heuristic) lifetime = clampDuration((heuristicLifetime(headers) - age) * 1000);
+  else if (typeof input.ttl === 'number') lifetime = input.ttl;
+  if (noCache) lifetime = 0;
+
+  const swr = deltaSeconds(cc.get('stale-while-revalidate'));
+  const sie = deltaSeconds(cc.get('stale-if-error'));
+  // Stale serving needs permission (RFC 9111 §4.2.4): none after no-cache or must-revalidate, and a response
+  // stale on arrival only with its own stale-while-revalidate or stale-if-error.
+  const mayServeStale =
+    !noCache && !mustRevalidate && (lifetime !== 0 || swr !== undefined || sie !== undefined);
+  if (lifetime === 0 && !validated && (!mayServeStale || (swr ?? 0) === 0)) {
+    return { store: false, reason: 'stale on arrival, without a validator to revalidate it' };
+  }
+  let freshness: Freshness;
+  if (mayServeStale) {
+    freshness = {
+      ...(lifetime === null ? {} : { ttl: lifetime }),
+      ...(swr === undefined ? {} : { staleWhileRevalidate: clampDuration(swr * 1000) }),
+      ...(sie === undefined ? {} : { staleIfError: clampDuration(sie * 1000) }),
+    };
+  } else {
+    // Kept (never served stale: the middleware checks) so the next request can revalidate it.
+    freshness = {
+      ...(lifetime === null ? {} : { ttl: lifetime }),
+      staleWhileRevalidate: 0,
+      staleIfError: validated ? REVALIDATION_RETENTION : 0,
+    };
+  }
+  return { store: true, freshness, vary, lifetime, mayServeStale };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { parseAge } from './fields.js';
 import { varyValues } from './key.js';
 
 /**
@@ -7,7 +8,8 @@ import { varyValues } from './key.js';
  * and every node replays the same bytes. The `format` field lets a future layout treat old entries as misses.
  */
 
-const FORMAT = 'herdcache:http:1';
+// 2: freshness, stale permission and the route's own validators are kept with the response.
+const FORMAT = 'herdcache:http:2';
 
 /** A stored header value: one line, or several for fields that repeat. */
 export type HeaderValue = string | readonly string[];
@@ -26,8 +28,17 @@ export interface StoredResponse {
   readonly varied: readonly (string | null)[];
   /** Epoch milliseconds when the response finished. */
   readonly storedAt: number;
-  /** Seconds of `Age` the route itself reported (a response it proxied from another cache). */
+  /**
+   * Seconds the response was already old when stored (RFC 9111 §4.2.3 corrected initial age): the `Age`
+   * the route reported (a response it proxied from another cache) plus how long the route took.
+   */
   readonly initialAge: number;
+  /** Milliseconds it was fresh for when stored; null when the cache's own ttl decided. */
+  readonly lifetime: number | null;
+  /** False when it may never be served stale: every reuse past its freshness revalidates with the route. */
+  readonly mayServeStale: boolean;
+  /** The route's own validators, sent back to it as `If-None-Match` / `If-Modified-Since` to revalidate. */
+  readonly validators: { readonly etag?: string; readonly lastModified?: string };
 }
 
 /** Hit-for-miss: "the last response here was not cacheable; run the handler yourself". */
@@ -66,6 +77,10 @@ export function isStoredResponse(value: unknown): value is StoredResponse {
     typeof v.etag === 'string' &&
     typeof v.storedAt === 'number' &&
     typeof v.initialAge === 'number' &&
+    (v.lifetime === null || typeof v.lifetime === 'number') &&
+    typeof v.mayServeStale === 'boolean' &&
+    typeof v.validators === 'object' &&
+    v.validators !== null &&
     Array.isArray(v.headers) &&
     v.headers.every(
       (pair) =>
@@ -108,6 +123,10 @@ export interface Finished {
   readonly vary: readonly string[];
   readonly requestHeaders: IncomingHttpHeaders;
   readonly now: number;
+  /** Milliseconds from running the route to its response headers (RFC 9111 §4.2.3 response_delay). */
+  readonly responseDelay: number;
+  readonly lifetime: number | null;
+  readonly mayServeStale: boolean;
 }
 
 /**
@@ -130,7 +149,7 @@ export function storeResponse(finished: Finished): StoredResponse {
   const sent = finished.headers.etag;
   const etag = typeof sent === 'string' ? sent : strongEtag(finished.body);
   if (!headers.some(([name]) => name === 'etag')) headers.push(['etag', etag]);
-  const age = Number.parseInt(String(finished.headers.age ?? '0'), 10);
+  const lastModified = finished.headers['last-modified'];
   return {
     format: FORMAT,
     status: finished.status,
@@ -140,6 +159,12 @@ export function storeResponse(finished: Finished): StoredResponse {
     vary: finished.vary,
     varied: varyValues(finished.vary, finished.requestHeaders),
     storedAt: finished.now,
-    initialAge: Number.isFinite(age) && age > 0 ? age : 0,
+    initialAge: parseAge(finished.headers.age) + Math.max(0, finished.responseDelay) / 1000,
+    lifetime: finished.lifetime,
+    mayServeStale: finished.mayServeStale,
+    validators: {
+      ...(typeof sent === 'string' ? { etag: sent } : {}),
+      ...(typeof lastModified === 'string' ? { lastModified } : {}),
+    },
   };
 }

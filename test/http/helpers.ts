@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { type IncomingHttpHeaders, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import { inject } from 'vitest';
 import { Cache } from '../../src/cache.js';
 import { systemClock } from '../../src/core/clock.js';
+import { type CacheResponsesOptions, cacheResponses } from '../../src/http/index.js';
 import { type CacheOptions, createCache } from '../../src/index.js';
 import { type Gate, gate } from '../support/gate.js';
 
@@ -152,4 +153,39 @@ export class Harness {
     await Promise.all(this.#servers.map((server) => new Promise((resolve) => server.close(resolve))));
     await Promise.all(this.#caches.map((cache) => cache.close()));
   }
+}
+
+let routes = 0;
+
+/**
+ * An app with one cached route (its own path) whose handler counts its calls. `settled` sends a request
+ * and, when it starts a load, waits for that load to finish, so the next request can expect a hit.
+ */
+export async function cachedRoute(
+  cache: Cache,
+  serve: (app: Express) => Promise<string>,
+  handler: RequestHandler,
+  options: CacheResponsesOptions = {},
+) {
+  const app = express();
+  routes += 1;
+  const path = `/route${routes}`;
+  let calls = 0;
+  app.get(
+    path,
+    cacheResponses(cache, options),
+    (_req, _res, next) => {
+      calls += 1;
+      next();
+    },
+    handler,
+  );
+  const url = `${await serve(app)}${path}`;
+  const settled = async (sendOptions?: SendOptions) => {
+    const loaded = nextLoad(cache);
+    const reply = await send(url, sendOptions);
+    await loaded;
+    return reply;
+  };
+  return { url, calls: () => calls, settled };
 }

@@ -25,6 +25,11 @@ describe('cacheResponses options', () => {
     ['sortQuery', 'yes'],
     ['userKey', 'authorization'],
     ['revalidationTimeout', 0],
+    ['ttl', 'heuristics'],
+    ['targetedHeaders', 'CDN-Cache-Control'],
+    ['targetedHeaders', ['CDN Cache Control']],
+    ['forwardTargetedHeaders', 'no'],
+    ['namespace', 42],
     ['tll', 1000],
   ];
   for (const [option, value] of invalid) {
@@ -58,6 +63,9 @@ describe('cacheResponses options', () => {
       hitForMiss: 5_000,
       sortQuery: false,
       revalidationTimeout: 30_000,
+      targetedHeaders: ['CDN-Cache-Control'],
+      forwardTargetedHeaders: true,
+      namespace: '',
     });
     expect(typeof cacheResponses(cache)).toBe('function');
     expect(typeof cacheResponses(cache, { ...RESPONSE_CACHE_DEFAULTS, ttl: 1, hitForMiss: 0 })).toBe(

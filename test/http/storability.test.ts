@@ -65,7 +65,6 @@ describe('what is stored', () => {
   const refused: [string, RequestHandler][] = [
     ['Cache-Control: private', (_req, res) => void res.set('Cache-Control', 'private, max-age=60').send('x')],
     ['Cache-Control: no-store', (_req, res) => void res.set('Cache-Control', 'no-store').send('x')],
-    ['Cache-Control: no-cache', (_req, res) => void res.set('Cache-Control', 'no-cache').send('x')],
     // Directive names are case-insensitive (RFC 9111 §5.2): issue 11's security finding.
     [
       'Cache-Control: No-Store',
@@ -73,29 +72,7 @@ describe('what is stored', () => {
     ],
     ['Cache-Control: NO-STORE', (_req, res) => void res.set('Cache-Control', 'NO-STORE').send('x')],
     ['Cache-Control: Private', (_req, res) => void res.set('Cache-Control', 'Private, max-age=60').send('x')],
-    [
-      'Cache-Control: No-Cache',
-      (_req, res) => void res.set('Cache-Control', 'No-Cache, max-age=60').send('x'),
-    ],
-    ['max-age=0', (_req, res) => void res.set('Cache-Control', 'max-age=0').send('x')],
     // An invalid Expires means already expired (RFC 9111 §5.3), however far ahead a lenient parser reads it.
-    [
-      'Expires with a one-digit hour',
-      (_req, res) => void res.set('Expires', 'Sun, 06 Nov 2040 8:49:37 GMT').send('x'),
-    ],
-    [
-      'Expires with dashes',
-      (_req, res) => void res.set('Expires', 'Sun, 06-Nov-2040 08:49:37 GMT').send('x'),
-    ],
-    [
-      'Expires with extra spaces',
-      (_req, res) => void res.set('Expires', 'Sun,  06 Nov 2040 08:49:37 GMT').send('x'),
-    ],
-    [
-      'Expires with no comma',
-      (_req, res) => void res.set('Expires', 'Sun 06 Nov 2040 08:49:37 GMT').send('x'),
-    ],
-    ['Expires: 0', (_req, res) => void res.set('Expires', '0').send('x')],
     ['Set-Cookie', (_req, res) => void res.cookie('session', 'abc').send('x')],
     [
       'Set-Cookie with public',
@@ -113,6 +90,44 @@ describe('what is stored', () => {
       expect(r.calls()).toBe(2);
       expect(first.headers['x-cache']).toBe('MISS');
       expect(second.headers['x-cache']).toBe('MISS');
+    });
+  }
+
+  // Stale on arrival (no-cache, max-age=0, an expired or invalid Expires): kept with the route's ETag so the
+  // next request revalidates it (RFC 9111 §4.3), never served without asking the route.
+  const revalidatedEveryTime: [string, RequestHandler][] = [
+    ['Cache-Control: no-cache', (_req, res) => void res.set('Cache-Control', 'no-cache').send('x')],
+    [
+      'Cache-Control: No-Cache',
+      (_req, res) => void res.set('Cache-Control', 'No-Cache, max-age=60').send('x'),
+    ],
+    ['max-age=0', (_req, res) => void res.set('Cache-Control', 'max-age=0').send('x')],
+    [
+      'Expires with a one-digit hour',
+      (_req, res) => void res.set('Expires', 'Sun, 06 Nov 2040 8:49:37 GMT').send('x'),
+    ],
+    [
+      'Expires with dashes',
+      (_req, res) => void res.set('Expires', 'Sun, 06-Nov-2040 08:49:37 GMT').send('x'),
+    ],
+    [
+      'Expires with extra spaces',
+      (_req, res) => void res.set('Expires', 'Sun,  06 Nov 2040 08:49:37 GMT').send('x'),
+    ],
+    [
+      'Expires with no comma',
+      (_req, res) => void res.set('Expires', 'Sun 06 Nov 2040 08:49:37 GMT').send('x'),
+    ],
+    ['Expires: 0', (_req, res) => void res.set('Expires', '0').send('x')],
+  ];
+  for (const [name, handler] of revalidatedEveryTime) {
+    it(`never reuses a response with ${name} without asking the route`, async () => {
+      const r = await route(handler);
+      const first = await r.settled();
+      const second = await send(r.url);
+      expect(r.calls()).toBe(2);
+      expect(first.headers['x-cache']).toBe('MISS');
+      expect(second.headers['x-cache']).toMatch(/^(MISS|REVALIDATED)$/);
     });
   }
 
@@ -134,8 +149,8 @@ describe('what is stored', () => {
     const r = await route((_req, res) => void res.set('Cache-Control', 'MaX-AgE=0').send('x'));
     await r.settled();
     const second = await send(r.url);
-    // max-age=0: already stale, so never stored; a misread name would fall back to the ttl and store it.
-    expect(second.headers['x-cache']).toBe('MISS');
+    // max-age=0: never reused without the route; a misread name would fall back to the ttl and hit.
+    expect(second.headers['x-cache']).toMatch(/^(MISS|REVALIDATED)$/);
     expect(r.calls()).toBe(2);
   });
 
@@ -238,11 +253,12 @@ describe('what is stored', () => {
 
     vi.setSystemTime(start + 9_000);
     const at9 = await Promise.all([shared, expiring, expired].map((r) => send(r.url)));
-    expect(at9.map((reply) => reply.headers['x-cache'])).toEqual(['HIT', 'HIT', 'MISS']);
+    expect(at9.map((reply) => reply.headers['x-cache'])).toEqual(['HIT', 'HIT', 'REVALIDATED']);
+    // Past its freshness the route runs again (and, with Express's ETag, answers the revalidation with 304).
     vi.setSystemTime(start + 11_000);
-    expect((await send(shared.url)).headers['x-cache']).toBe('MISS');
+    expect((await send(shared.url)).headers['x-cache']).toMatch(/^(MISS|REVALIDATED)$/);
     expect((await send(expiring.url)).headers['x-cache']).toBe('HIT');
     vi.setSystemTime(start + 31_000);
-    expect((await send(expiring.url)).headers['x-cache']).toBe('MISS');
+    expect((await send(expiring.url)).headers['x-cache']).toMatch(/^(MISS|REVALIDATED)$/);
   });
 });

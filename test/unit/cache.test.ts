@@ -118,6 +118,22 @@ describe('single process', () => {
     expect(loader).toHaveBeenCalledTimes(2);
   });
 
+  it('lets the loader store a value that is stale at once (setPolicy ttl 0), kept for its stale windows', async () => {
+    vi.useFakeTimers();
+    const [cache] = track([createCache({ ttl: 10_000 })]);
+    const loader = vi.fn((context: { setPolicy(p: object): void; stale: unknown }) => {
+      context.setPolicy({ ttl: 0, staleWhileRevalidate: 0, staleIfError: 60_000 });
+      return { previous: context.stale ?? null };
+    });
+    await cache!.cached('k', loader);
+    // Never fresh, not even within the same millisecond, yet the next load still sees it.
+    expect(await cache!.lookup('k', loader)).toMatchObject({
+      status: 'miss',
+      value: { previous: { previous: null } },
+    });
+    expect(loader).toHaveBeenCalledTimes(2);
+  });
+
   it('reports how each value was served', async () => {
     vi.useFakeTimers();
     const [cache] = track([createCache({ ttl: 100, staleWhileRevalidate: 1_000, earlyRefresh: false })]);

@@ -24,6 +24,14 @@ describe('HTTP-date', () => {
     expect(parseHttpDate(text)).toBeUndefined();
   });
 
+  it.each([
+    ['weekday', 'SUN, 06 Nov 1994 08:49:37 GMT'],
+    ['month', 'Sun, 06 NOV 1994 08:49:37 GMT'],
+    ['zone', 'Sun, 06 Nov 1994 08:49:37 gmt'],
+  ])('reads a date whose %s is in another letter case (the layout stays exact)', (_part, text) => {
+    expect(parseHttpDate(text)).toBe(SUNDAY);
+  });
+
   it('reads a two-digit RFC 850 year as the most recent past year with those digits beyond 50 years', () => {
     const now = Date.UTC(2026, 0, 1);
     expect(new Date(parseHttpDate('Monday, 06-Nov-50 08:49:37 GMT', now) as number).getUTCFullYear()).toBe(
