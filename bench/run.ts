@@ -20,6 +20,7 @@ import {
   writeReadmeSection,
   writeRecords,
 } from './lib/report.js';
+import { MANY_FLAGS, runMany } from './many.js';
 import { runStampede, STAMPEDE_FLAGS } from './stampede.js';
 import { runStampedeCluster, STAMPEDE_CLUSTER_FLAGS } from './stampede-cluster.js';
 import { runWakeup, WAKEUP_FLAGS } from './wakeup.js';
@@ -33,6 +34,8 @@ const SCENARIOS = [
   'freshness',
   'http',
   'bus',
+  'many',
+  'many-cluster',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -73,6 +76,8 @@ const runners: Record<Scenario, (redisUrl: string) => Promise<ScenarioReport>> =
   freshness: (url) => runFreshness(parseFlags('freshness', FRESHNESS_FLAGS, argv), url),
   http: (url) => runHttp(parseFlags('http', HTTP_FLAGS, argv), url),
   bus: (url) => runBus(parseBusFlags(argv), url),
+  many: (url) => runMany(parseFlags('many', MANY_FLAGS, argv), url),
+  'many-cluster': (url) => runMany(parseFlags('many', MANY_FLAGS, [...argv, '--cluster', '1']), url),
 };
 
 const started = performance.now();

@@ -4,6 +4,7 @@ import { CircuitBreaker } from './core/breaker.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { Generations } from './core/generations.js';
 import { GetOrLoad, NOT_FRESH } from './core/get-or-load.js';
+import { GetOrLoadMany } from './core/get-or-load-many.js';
 import { GuardedTier } from './core/guarded-tier.js';
 import { encodeMessage } from './core/messages.js';
 import { Subscription } from './core/subscription.js';
@@ -28,7 +29,7 @@ import {
   type SetOptions,
 } from './options.js';
 import { connectRedis } from './redis/connect.js';
-import type { Bus, Loader, LocalTier, Lookup, SharedTier } from './types.js';
+import type { BatchLoader, Bus, Loader, LocalTier, Lookup, SharedTier } from './types.js';
 
 /** Counters since the cache was created, for dashboards and benchmarks. */
 export type CacheStats = { readonly [E in keyof CacheEvents]: number } & {
@@ -87,6 +88,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly #bus: Bus;
   readonly #waiters: Waiters;
   readonly #engine: GetOrLoad;
+  readonly #many: GetOrLoadMany;
   readonly #writes: Writes;
   readonly #subscription: Subscription;
   readonly #closing = new AbortController();
@@ -159,6 +161,7 @@ export class Cache extends EventEmitter<CacheEvents> {
       closing: this.#closing.signal,
     };
     this.#engine = new GetOrLoad(node);
+    this.#many = new GetOrLoadMany(node, this.#engine);
     this.#writes = new Writes(node);
     this.#subscription = new Subscription(node, this.#bus, this.#engine, () => {
       this.#counts.set('foreignMessages', (this.#counts.get('foreignMessages') ?? 0) + 1);
@@ -211,6 +214,54 @@ export class Cache extends EventEmitter<CacheEvents> {
       assertKey(key);
       if (typeof loader !== 'function') throw new InvalidArgumentError('loader', loader, 'a function');
       return this.#engine.lookup(key, loader, resolveCallPolicy(this.#options, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+
+  /**
+   * `cached` for many keys at once. Fresh keys are served as usual; the others are read, and their leases
+   * taken, in one round trip per script group (one on a single Redis, one per hash-tag group touched on a
+   * Cluster). `loadMany` is called with only the keys this node now leads, and returns their values as a Map
+   * or as an array in the order of the keys it was given; keys another node is loading are awaited as
+   * `cached` awaits them. Every guarantee of `cached` holds per key: one load per key across the fleet, an
+   * invalidation during the load wins, stale windows, tags, early refresh, deadlines.
+   *
+   * Resolves to the values in the order of `keys` (a key given twice is looked up once). If any key fails,
+   * rejects with the error of the first failed key in that order, once every key has settled; `lookupMany`
+   * tells each key's outcome.
+   */
+  readonly cachedMany = async <T>(
+    keys: readonly string[],
+    loadMany: BatchLoader<T>,
+    options?: CallOptions,
+  ): Promise<T[]> => {
+    const outcomes = await this.lookupMany(keys, loadMany, options);
+    return outcomes.map((outcome) => {
+      if (outcome.status === 'rejected') throw outcome.reason;
+      return outcome.value.value;
+    });
+  };
+
+  /**
+   * Like `cachedMany`, but tells each key's outcome, in the order of `keys`: how its value was served
+   * (status, tier, age), or why it failed. Rejects only for invalid arguments or a closed cache.
+   */
+  readonly lookupMany = <T>(
+    keys: readonly string[],
+    loadMany: BatchLoader<T>,
+    options?: CallOptions,
+  ): Promise<PromiseSettledResult<Lookup<T>>[]> => {
+    try {
+      if (this.#closed) throw new CacheClosedError();
+      if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', keys, 'an array of non-empty strings');
+      keys.forEach((key: unknown, index) => {
+        if (typeof key !== 'string' || key.length === 0) {
+          throw new InvalidArgumentError(`keys[${index}]`, key, 'a non-empty string');
+        }
+      });
+      if (typeof loadMany !== 'function') throw new InvalidArgumentError('loadMany', loadMany, 'a function');
+      return this.#many.lookupMany(keys, loadMany, resolveCallPolicy(this.#options, options));
     } catch (error) {
       return Promise.reject(error);
     }

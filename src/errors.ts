@@ -109,6 +109,23 @@ export class RemoteLoadError extends CacheError {
   }
 }
 
+/**
+ * `loadMany` gave no usable value for a key it was asked for: its Map has no entry for the key, its array
+ * has a different length than the keys it was given, or it returned neither. Only the keys concerned fail.
+ */
+export class BatchResultError extends CacheError {
+  /** The cache key left without a value. */
+  readonly key: string;
+
+  constructor(key: string, detail: string) {
+    super(
+      'HERDCACHE_BATCH_RESULT',
+      `loadMany gave no value for key ${JSON.stringify(key.slice(0, 200))}: ${detail}`,
+    );
+    this.key = key;
+  }
+}
+
 /** A Redis command missed its deadline, failed, or was not sent because the circuit breaker is open. */
 export class RedisUnavailableError extends CacheError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -152,7 +169,8 @@ export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function describe(value: unknown): string {
+/** A short description of any value, for error texts. */
+export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'function') return 'a function';

@@ -2,6 +2,7 @@ export { Cache, type CacheStats, createCache } from './cache.js';
 export { jsonCodec } from './codec/json.js';
 export { typedJsonCodec } from './codec/typed-json.js';
 export {
+  BatchResultError,
   CacheClosedError,
   CacheError,
   ConfigurationError,
@@ -29,4 +30,13 @@ export type {
   RedisClusterConfig,
   RedisConnection,
 } from './redis/connect.js';
-export type { Codec, EntryPolicy, Loader, LoaderContext, Lookup } from './types.js';
+export type {
+  BatchLoader,
+  BatchLoaderContext,
+  BatchResult,
+  Codec,
+  EntryPolicy,
+  Loader,
+  LoaderContext,
+  Lookup,
+} from './types.js';

@@ -45,6 +45,42 @@ export interface LoaderContext<T> {
 /** Produces the value for a key on a miss. Runs once per key across the fleet. */
 export type Loader<T> = (context: LoaderContext<T>) => T | Promise<T>;
 
+/** What `loadMany` receives besides the keys. */
+export interface BatchLoaderContext<T> {
+  /**
+   * Aborted once every key of the batch has been given up on: each key's `hardTimeout` passed, or the cache
+   * closed.
+   */
+  readonly signal: AbortSignal;
+  /** The stale values this node holds for some of the keys (keys without one are absent). */
+  readonly stale: ReadonlyMap<string, T>;
+  /** True when no caller awaits any of the keys: stale-while-revalidate or early refreshes only. */
+  readonly background: boolean;
+  /**
+   * Adaptive policy, like `LoaderContext.setPolicy`, for the values of `keys`.
+   * @default every key of the batch
+   */
+  setPolicy(policy: EntryPolicy, keys?: readonly string[]): void;
+}
+
+/**
+ * What `loadMany` returns: a Map from key to value, or an array holding one value per key in the order of
+ * the keys it was given. A key the Map lacks (or every key, for an array of the wrong length) fails with
+ * `BatchResultError`; the other keys are stored. A value of `undefined` is returned but not cached, as with
+ * `cached`.
+ */
+export type BatchResult<T> = ReadonlyMap<string, T> | readonly T[];
+
+/**
+ * Loads the values of the keys this node holds the leases of (never keys that are fresh, or loaded by
+ * another node or another call here). May be called more than once per `cachedMany` call: keys whose lease
+ * comes later (after waiting for a node that gave up) are loaded in a later call.
+ */
+export type BatchLoader<T> = (
+  keys: readonly string[],
+  context: BatchLoaderContext<T>,
+) => BatchResult<T> | Promise<BatchResult<T>>;
+
 /** How a value was served: enough for an HTTP layer to set `X-Cache` and `Age`. */
 export interface Lookup<T> {
   readonly value: T;
@@ -110,6 +146,12 @@ export interface AcquireRequest {
   readonly refreshMargin: number | undefined;
 }
 
+/** One key's part of a batched `acquire`. */
+export interface KeyedAcquire {
+  readonly key: string;
+  readonly request: AcquireRequest;
+}
+
 /** The outcome of one shared-tier read that takes the lease when the entry is missing, stale or due. */
 export interface SharedRead {
   /** The stored text, or null when there is none (or it was of the wrong Redis type). */
@@ -153,6 +195,11 @@ export interface SharedTier {
   /** False for the in-process stand-in used without Redis. */
   readonly distributed: boolean;
   acquire(key: string, request: AcquireRequest): Promise<SharedRead>;
+  /**
+   * `acquire` for many distinct keys at once, answered in request order: one round trip per set of keys that
+   * one script may touch (all keys on a single Redis; each hash-tag group on a Cluster), sent together.
+   */
+  acquireMany(requests: readonly KeyedAcquire[]): Promise<readonly SharedRead[]>;
   /**
    * Stores the value only while its id (the lease token) still holds the lease, releases it and publishes
    * `noticeHead` followed by the server time and, if it is at most `inlineLimit` characters, the stored text.

@@ -1,6 +1,6 @@
 import { CacheClosedError, RemoteLoadError } from '../errors.js';
 import type { CallPolicy } from '../options.js';
-import type { AcquireMode, Entry, Loader, Lookup, SharedRead } from '../types.js';
+import type { AcquireMode, Entry, Loader, Lookup, SharedRead, SharedTier } from '../types.js';
 import { idOf } from './envelope.js';
 import { follow, timedOut } from './follower.js';
 import { Loads, type Mode } from './loads.js';
@@ -10,6 +10,12 @@ import { canServeOnError, canServeWhileRevalidating, isFresh } from './policy.js
 import { type Reading, readStored } from './reading.js';
 import { ServerClocks } from './server-clock.js';
 import { SingleFlight } from './singleflight.js';
+
+/**
+ * Where a lookup asks its first lease question (a batch collecting many keys' questions into one round trip).
+ * A lookup given one skips the plain read: the batched question reads and takes the lease at once.
+ */
+export type FirstAcquire = Pick<SharedTier, 'acquire'>;
 
 /** Returned by `freshLocalValue` when the fast path does not apply. */
 export const NOT_FRESH: unique symbol = Symbol('herdcache.notFresh');
@@ -91,25 +97,26 @@ export class GetOrLoad {
   }
 
   /** The whole lookup, with how the value was served. */
-  lookup<T>(key: string, loader: Loader<T>, policy: CallPolicy): Promise<Lookup<T>> {
+  lookup<T>(key: string, loader: Loader<T>, policy: CallPolicy, first?: FirstAcquire): Promise<Lookup<T>> {
     const now = this.#node.clock.now();
     const entry = this.localEntry(key, now);
     if (entry !== undefined) {
       if (isFresh(entry, now)) {
-        if (now >= entry.refreshAt) this.#refreshEarly(key, entry, loader, policy);
+        if (now >= entry.refreshAt) this.#refreshEarly(key, entry, loader, policy, first);
         this.#countLocalHit(key, now - entry.createdAt);
         return Promise.resolve(served<T>(entry, 'hit', 'local', now));
       }
       if (canServeWhileRevalidating(entry, now)) {
-        this.#refreshInBackground(key, loader, policy, entry, { background: true });
+        this.#refreshInBackground(key, loader, policy, entry, { background: true }, first);
         this.#node.emit('stale', { key, age: now - entry.createdAt, reason: 'revalidate' });
         return Promise.resolve(served<T>(entry, 'stale', 'local', now));
       }
     }
-    const resolve = () => this.#resolve(key, loader, policy, entry, { background: false });
-    return this.#flights.run(key, resolve).then((answer) =>
+    const resolve = (via?: FirstAcquire) => () =>
+      this.#resolve(key, loader, policy, entry, { background: false }, via);
+    return this.#flights.run(key, resolve(first)).then((answer) =>
       // A caller that joined a lookup after the value it brings back expired asks again, once.
-      validFor(answer, now) ? answer : this.#flights.run(key, resolve),
+      validFor(answer, now) ? answer : this.#flights.run(key, resolve()),
     ) as Promise<Lookup<T>>;
   }
 
@@ -155,11 +162,17 @@ export class GetOrLoad {
     if (entry !== undefined && !isFresh(entry, this.#node.clock.now())) this.#node.local.delete(key);
   }
 
-  #refreshEarly<T>(key: string, entry: Entry, loader: Loader<T>, policy: CallPolicy): void {
+  #refreshEarly<T>(
+    key: string,
+    entry: Entry,
+    loader: Loader<T>,
+    policy: CallPolicy,
+    first?: FirstAcquire,
+  ): void {
     // Once per entry and node: if another node is already refreshing, its value arrives before expiry.
     if (this.#refreshAsked.has(entry)) return;
     this.#refreshAsked.add(entry);
-    this.#refreshInBackground(key, loader, policy, entry, { background: true, refreshOf: entry.id });
+    this.#refreshInBackground(key, loader, policy, entry, { background: true, refreshOf: entry.id }, first);
   }
 
   #refreshInBackground<T>(
@@ -168,6 +181,7 @@ export class GetOrLoad {
     policy: CallPolicy,
     entry: Entry,
     mode: Mode,
+    first?: FirstAcquire,
   ): void {
     if (this.#flights.has(key) || this.#refreshes.has(key)) return;
     const elsewhere = this.#refreshedElsewhere.get(key);
@@ -176,7 +190,7 @@ export class GetOrLoad {
       this.#refreshedElsewhere.delete(key);
     }
     // A failed refresh was reported (loadError) where it failed; nobody awaits this promise.
-    this.#refreshes.run(key, () => this.#resolve(key, loader, policy, entry, mode)).catch(() => {});
+    this.#refreshes.run(key, () => this.#resolve(key, loader, policy, entry, mode, first)).catch(() => {});
   }
 
   /**
@@ -216,13 +230,14 @@ export class GetOrLoad {
     policy: CallPolicy,
     local: Entry | undefined,
     mode: Mode,
+    first?: FirstAcquire,
   ): Promise<Lookup<unknown>> {
     const node = this.#node;
     if (!mode.background) node.emit('miss', { key });
     // What this node knew when `local` was read: a stale value held across an await is checked against it.
     const since = node.generations.stamp();
     // A caller's first question is a plain read; the lease script runs only if that finds no fresh entry.
-    if (!mode.background && node.shared.distributed) {
+    if (!mode.background && node.shared.distributed && first === undefined) {
       try {
         const hit = await this.#freshSharedHit(key, since);
         if (hit !== undefined) return hit;
@@ -240,6 +255,7 @@ export class GetOrLoad {
         ? { mode: 'read' }
         : { mode: 'refresh', id: mode.refreshOf }
       : { mode: 'read' };
+    let asker: FirstAcquire = first ?? node.shared;
     try {
       for (;;) {
         if (node.closing.aborted) throw new CacheClosedError();
@@ -249,12 +265,13 @@ export class GetOrLoad {
         let read: SharedRead;
         const sentAt = node.clock.now();
         try {
-          read = await node.shared.acquire(key, {
+          read = await asker.acquire(key, {
             token,
             leaseTtl: node.options.leaseTtl,
             refreshMargin: node.refreshMargin,
             ...request,
           });
+          asker = node.shared;
         } catch (error) {
           return this.#degrade(error, key, loader, policy, local, mode, since);
         }

@@ -1,5 +1,5 @@
 import { duringKnownOutage, messageOf, RedisUnavailableError } from '../errors.js';
-import type { AcquireRequest, SharedRead, SharedTier, WriteRequest } from '../types.js';
+import type { AcquireRequest, KeyedAcquire, SharedRead, SharedTier, WriteRequest } from '../types.js';
 import type { CircuitBreaker } from './breaker.js';
 import type { Clock } from './clock.js';
 import { DeadlineQueue } from './deadline-queue.js';
@@ -106,6 +106,23 @@ export class GuardedTier implements SharedTier {
         if (read.role === 'leader') {
           this.#inner.abandon(key, request.token, 0, this.#releaseNotice(key, request.token)).catch(() => {});
         }
+      },
+    );
+  }
+  acquireMany(requests: readonly KeyedAcquire[]): Promise<readonly SharedRead[]> {
+    return this.#guard(
+      'acquireMany',
+      () => this.#inner.acquireMany(requests),
+      (reads) => {
+        // As for `acquire`: leases taken after their callers moved on are given back at once.
+        reads.forEach((read, index) => {
+          const { key, request } = requests[index] as KeyedAcquire;
+          if (read.role === 'leader') {
+            this.#inner
+              .abandon(key, request.token, 0, this.#releaseNotice(key, request.token))
+              .catch(() => {});
+          }
+        });
       },
     );
   }

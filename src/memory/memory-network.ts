@@ -1,5 +1,5 @@
 import { writeEnvelope } from '../core/envelope.js';
-import type { AcquireRequest, Bus, SharedRead, SharedTier, WriteRequest } from '../types.js';
+import type { AcquireRequest, Bus, KeyedAcquire, SharedRead, SharedTier, WriteRequest } from '../types.js';
 
 interface Stored {
   readonly value: string;
@@ -124,6 +124,11 @@ export class MemoryNetwork {
     return { raw, role: 'leader', remaining: request.leaseTtl, serverNow: now };
   }
 
+  /** Every request in one atomic step, as the batch script does. */
+  acquireMany(requests: readonly KeyedAcquire[]): SharedRead[] {
+    return requests.map(({ key, request }) => this.acquire(key, request));
+  }
+
   #store(key: string, write: WriteRequest, now: number): string {
     const createdAt = now - write.elapsed;
     const freshUntil = createdAt + write.ttl;
@@ -232,6 +237,9 @@ class MemorySharedTier implements SharedTier {
 
   async acquire(key: string, request: AcquireRequest): Promise<SharedRead> {
     return this.#network.acquire(key, request);
+  }
+  async acquireMany(requests: readonly KeyedAcquire[]): Promise<readonly SharedRead[]> {
+    return this.#network.acquireMany(requests);
   }
   async commit(key: string, write: WriteRequest, noticeHead: string, inlineLimit: number) {
     return this.#network.commit(key, write, noticeHead, inlineLimit);

@@ -1,10 +1,11 @@
 import { RedisUnavailableError } from '../errors.js';
-import type { AcquireRequest, SharedRead, SharedTier, WriteRequest } from '../types.js';
+import type { AcquireRequest, KeyedAcquire, SharedRead, SharedTier, WriteRequest } from '../types.js';
 import type { CommandArg, CommandClient } from './client-port.js';
 import type { KeySpace } from './keys.js';
 import {
   ABANDON,
   ACQUIRE,
+  ACQUIRE_MANY,
   COMMIT,
   INVALIDATE_TAG,
   type LuaScript,
@@ -16,6 +17,45 @@ import {
 } from './scripts.js';
 
 type Arg = CommandArg;
+
+/** Keys per batched lease script: a bound on how long one script keeps the server busy. */
+const MAX_KEYS_PER_SCRIPT = 100;
+
+/** One key's reply inside ACQUIRE_MANY's: raw or '', role, remaining, holder or failure, problem. */
+type KeyReply = [string, SharedRead['role'], number, string, string];
+
+function acquireArgs(request: AcquireRequest): Arg[] {
+  return [request.token, request.leaseTtl, request.mode, request.id ?? '', request.refreshMargin ?? ''];
+}
+
+function sharedRead([raw, role, remaining, detail, problem]: KeyReply, serverNow: number): SharedRead {
+  const read: SharedRead = {
+    raw: raw === '' ? null : raw,
+    role,
+    remaining: Number(remaining),
+    serverNow,
+  };
+  if (role === 'backoff') return { ...read, failure: detail };
+  const withHolder = role === 'follower' ? { ...read, holder: detail } : read;
+  return problem ? { ...withHolder, problem: wrongType(problem) } : withHolder;
+}
+
+/** Request indexes split by script group, in request order, at most MAX_KEYS_PER_SCRIPT each. */
+function chunksOf(requests: readonly KeyedAcquire[], groupOf: (key: string) => number): number[][] {
+  const open = new Map<number, number[]>();
+  const chunks: number[][] = [];
+  requests.forEach(({ key }, index) => {
+    const group = groupOf(key);
+    let chunk = open.get(group);
+    if (chunk === undefined || chunk.length >= MAX_KEYS_PER_SCRIPT) {
+      chunk = [];
+      open.set(group, chunk);
+      chunks.push(chunk);
+    }
+    chunk.push(index);
+  });
+  return chunks;
+}
 
 /** A tag record that is not ours: its stamp is unknown until TOUCH_TAG repairs it. */
 const CORRUPT_STAMP = 'corrupt';
@@ -127,21 +167,38 @@ export class RedisTier implements SharedTier {
 
   async acquire(key: string, request: AcquireRequest): Promise<SharedRead> {
     const names = this.#keys.of(key);
-    const reply = (await this.#run(
+    const [raw, role, remaining, serverNow, detail, problem] = (await this.#run(
       ACQUIRE,
       [names.value, names.lease],
-      [request.token, request.leaseTtl, request.mode, request.id ?? '', request.refreshMargin ?? ''],
-    )) as [string, SharedRead['role'], number, number, string, string?];
-    const [raw, role, remaining, serverNow, detail, problem] = reply;
-    const read: SharedRead = {
-      raw: raw === '' ? null : raw,
-      role,
-      remaining: Number(remaining),
-      serverNow: Number(serverNow),
-    };
-    if (role === 'backoff') return { ...read, failure: detail };
-    const withHolder = role === 'follower' ? { ...read, holder: detail } : read;
-    return problem ? { ...withHolder, problem: wrongType(problem) } : withHolder;
+      acquireArgs(request),
+    )) as [string, SharedRead['role'], number, number, string, string];
+    return sharedRead([raw, role, remaining, detail, problem], Number(serverNow));
+  }
+
+  async acquireMany(requests: readonly KeyedAcquire[]): Promise<readonly SharedRead[]> {
+    // On a single Redis any keys may share a script; on a Cluster only keys of one hash-tag group (one slot).
+    const chunks = chunksOf(requests, (key) => (this.#keys.mode === 'classic' ? 0 : this.#keys.group(key)));
+    const reads: SharedRead[] = new Array(requests.length);
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        const keys: string[] = [];
+        const args: Arg[] = [];
+        for (const index of chunk) {
+          const { key, request } = requests[index] as KeyedAcquire;
+          const names = this.#keys.of(key);
+          keys.push(names.value, names.lease);
+          args.push(...acquireArgs(request));
+        }
+        const [serverNow, ...replies] = (await this.#run(ACQUIRE_MANY, keys, args)) as [
+          number,
+          ...KeyReply[],
+        ];
+        chunk.forEach((index, position) => {
+          reads[index] = sharedRead(replies[position] as KeyReply, Number(serverNow));
+        });
+      }),
+    );
+    return reads;
   }
 
   async commit(

@@ -25,6 +25,7 @@ local BACKOFF = '!backoff:'
 export interface LuaScript {
   readonly source: string;
   readonly sha: string;
+  /** How many keys it takes; 0 when that varies (ACQUIRE_MANY). */
   readonly keys: number;
 }
 
@@ -34,53 +35,82 @@ function script(keys: number, body: string): LuaScript {
 }
 
 /**
+ * The read-and-take-the-lease step for one key, shared by ACQUIRE and ACQUIRE_MANY so that a batch decides
+ * exactly as single calls do. Returns {raw or '', role, remaining, holder or failure or '', problem or ''}.
+ */
+const TAKE = `
+local function take(vkey, lkey, token, leaseTtl, mode, id, margin, now)
+  local raw, problem = get(vkey)
+  local state
+  if not raw then
+    state = 'missing'
+    raw = ''
+  else
+    local entry, created, fresh, loadMs = string.match(raw, '^hc2 (%S+) (%d+) (%d+) %d+ %d+ (%d+) ')
+    if not entry or (mode == 'replace' and entry == id) then
+      state = 'missing'
+    else
+      fresh = tonumber(fresh)
+      if fresh <= now then
+        state = 'stale'
+      elseif mode == 'refresh' and entry == id then
+        state = 'due'
+      elseif margin ~= '' and fresh - now <= math.min(tonumber(loadMs) + tonumber(margin), (fresh - tonumber(created)) / 2) then
+        state = 'due'
+      else
+        state = 'fresh'
+      end
+    end
+  end
+  if state == 'fresh' then return {raw, 'fresh', 0, '', ''} end
+  local holder = get(lkey)
+  if holder and (state == 'due' or mode ~= 'force') then
+    if state == 'due' then return {raw, 'fresh', 0, '', ''} end
+    local remaining = redis.call('PTTL', lkey)
+    if string.sub(holder, 1, #BACKOFF) == BACKOFF then
+      local space = string.find(holder, ' ', #BACKOFF + 1, true) or #holder
+      local failed = string.sub(holder, #BACKOFF + 1, space - 1)
+      if not (mode == 'lift' and failed == id) then
+        return {raw, 'backoff', remaining, string.sub(holder, space + 1), ''}
+      end
+    else
+      return {raw, 'follower', remaining, holder, problem or ''}
+    end
+  end
+  redis.call('SET', lkey, token, 'PX', leaseTtl)
+  return {raw, 'leader', tonumber(leaseTtl), '', problem or ''}
+end
+`;
+
+/**
  * KEYS: value, lease. ARGV: token, leaseTtl, mode (read|force|refresh|replace|lift), id, refresh margin ('' off).
- * Returns {raw or '', role, remaining, server time, holder or failure or problem}. See `SharedTier.acquire`.
+ * Returns {raw or '', role, remaining, server time, holder or failure or '', problem or ''}. See
+ * `SharedTier.acquire`.
  */
 export const ACQUIRE = script(
   2,
-  `
+  `${TAKE}
 local now = clock()
-local raw, problem = get(KEYS[1])
-local mode = ARGV[3]
-local state
-if not raw then
-  state = 'missing'
-  raw = ''
-else
-  local id, created, fresh, loadMs = string.match(raw, '^hc2 (%S+) (%d+) (%d+) %d+ %d+ (%d+) ')
-  if not id or (mode == 'replace' and id == ARGV[4]) then
-    state = 'missing'
-  else
-    fresh = tonumber(fresh)
-    if fresh <= now then
-      state = 'stale'
-    elseif mode == 'refresh' and id == ARGV[4] then
-      state = 'due'
-    elseif ARGV[5] ~= '' and fresh - now <= math.min(tonumber(loadMs) + tonumber(ARGV[5]), (fresh - tonumber(created)) / 2) then
-      state = 'due'
-    else
-      state = 'fresh'
-    end
-  end
+local r = take(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], now)
+return {r[1], r[2], r[3], now, r[4], r[5]}
+`,
+);
+
+/**
+ * KEYS: value and lease of each key, in pairs (on a Cluster all in one slot: keys of one hash-tag group).
+ * ARGV: token, leaseTtl, mode, id, refresh margin per key, as for ACQUIRE. One server time for the whole
+ * batch. Returns {server time, {raw, role, remaining, detail, problem} per key}. See `SharedTier.acquireMany`.
+ */
+export const ACQUIRE_MANY = script(
+  0,
+  `${TAKE}
+local now = clock()
+local out = {now}
+for i = 1, #KEYS / 2 do
+  local a = (i - 1) * 5
+  out[i + 1] = take(KEYS[2 * i - 1], KEYS[2 * i], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], now)
 end
-if state == 'fresh' then return {raw, 'fresh', 0, now, ''} end
-local holder = get(KEYS[2])
-if holder and (state == 'due' or mode ~= 'force') then
-  if state == 'due' then return {raw, 'fresh', 0, now, ''} end
-  local remaining = redis.call('PTTL', KEYS[2])
-  if string.sub(holder, 1, #BACKOFF) == BACKOFF then
-    local space = string.find(holder, ' ', #BACKOFF + 1, true) or #holder
-    local failed = string.sub(holder, #BACKOFF + 1, space - 1)
-    if not (mode == 'lift' and failed == ARGV[4]) then
-      return {raw, 'backoff', remaining, now, string.sub(holder, space + 1)}
-    end
-  else
-    return {raw, 'follower', remaining, now, holder, problem or ''}
-  end
-end
-redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-return {raw, 'leader', tonumber(ARGV[2]), now, '', problem or ''}
+return out
 `,
 );
 

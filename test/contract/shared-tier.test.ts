@@ -160,6 +160,39 @@ describe.each(Object.keys(adapters))('SharedTier contract: %s', (name) => {
     expect(second.remaining).toBeGreaterThan(4_000);
   });
 
+  it('acquireMany answers in request order exactly as acquire would, across hash-tag groups and past one script', async () => {
+    const { tier } = adapter;
+    // 150 keys: more than one script holds, spread over many groups on a Cluster.
+    const keys = Array.from({ length: 150 }, (_, i) => `many-${i}`);
+    await tier.acquire('many-3', request('held'));
+    await tier.acquire('many-140', request('stored'));
+    await tier.commit('many-140', value('stored'), headOf('many-140', 'stored'), 10_000);
+    await tier.acquire('many-7', request('failed'));
+    await tier.abandon(
+      'many-7',
+      'failed',
+      5_000,
+      encodeMessage({ kind: 'empty', node: 'n', key: 'many-7', token: 'failed' }),
+    );
+    const reads = await tier.acquireMany(keys.map((key, i) => ({ key, request: request(`b${i}`) })));
+    expect(reads).toHaveLength(150);
+    reads.forEach((read, i) => {
+      if (i === 3) expect(read).toMatchObject({ role: 'follower', holder: 'held', raw: null });
+      else if (i === 140)
+        expect(read).toMatchObject({ role: 'fresh', raw: expect.stringMatching(/^hc2 stored /) });
+      else if (i === 7) expect(read.role).toBe('backoff');
+      else expect(read).toMatchObject({ role: 'leader', raw: null });
+      expect(Math.abs(read.serverNow - Date.now())).toBeLessThan(1_000);
+    });
+    // The leases are real: single calls now follow the batch's tokens.
+    expect(await tier.acquire('many-0', request('late'))).toMatchObject({ role: 'follower', holder: 'b0' });
+    expect(await tier.acquire('many-149', request('late'))).toMatchObject({
+      role: 'follower',
+      holder: 'b149',
+    });
+    expect(await tier.acquireMany([])).toEqual([]);
+  });
+
   it('commits only while the token holds the lease, dated by the server, and announces the stored entry', async () => {
     const { tier } = adapter;
     await tier.acquire('b', request('t1'));

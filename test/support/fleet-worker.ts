@@ -45,6 +45,15 @@ export type Command =
       pause: number;
       loader: LoaderSpec;
     }
+  | {
+      /** `callers` concurrent `lookupMany(keys)` calls; results per caller, in key order, flattened. */
+      cmd: 'runMany';
+      id: number;
+      keys: string[];
+      callers: number;
+      loader: LoaderSpec;
+      callOptions?: Record<string, unknown>;
+    }
   | { cmd: 'release'; key: string }
   | { cmd: 'invalidate'; id: number; key: string }
   | { cmd: 'invalidateTag'; id: number; tag: string }
@@ -56,6 +65,8 @@ export interface CallResult {
   readonly value?: unknown;
   readonly error?: { name: string; message: string; code?: string };
   readonly status?: string;
+  /** The key asked for (runMany). */
+  readonly key?: string;
   /** Date.now() when the call settled. */
   readonly at: number;
   readonly startedAt: number;
@@ -65,6 +76,8 @@ export type Report =
   | { ev: 'ready'; pid: number }
   | { ev: 'loaderStart'; key: string; at: number }
   | { ev: 'loaderEnd'; key: string; at: number }
+  /** A `loadMany` call of runMany started with these keys. */
+  | { ev: 'batchStart'; keys: string[]; at: number }
   /** The leader's commit of load `n` returned (its value was stored, if at all, by then). */
   | { ev: 'stored'; key: string; n: number; at: number }
   | { ev: 'wait'; key: string; at: number }
@@ -102,6 +115,39 @@ function makeLoader(spec: LoaderSpec) {
     committing.push(n);
     return { pid: process.pid, n, key, tag: spec.tag ?? null, loadedAt: Date.now() };
   };
+}
+
+/** A loadMany running `spec`'s loader for every key at once (a gate per key), reporting each key. */
+function makeBatchLoader(spec: LoaderSpec) {
+  const one = makeLoader(spec);
+  return (keys: readonly string[]) => {
+    send({ ev: 'batchStart', keys: [...keys], at: Date.now() });
+    return Promise.all(keys.map((key) => one({ key })));
+  };
+}
+
+async function callMany(
+  keys: readonly string[],
+  spec: LoaderSpec,
+  callOptions?: Record<string, unknown>,
+): Promise<CallResult[]> {
+  const startedAt = Date.now();
+  const outcomes = await cache!.lookupMany(keys, makeBatchLoader(spec), callOptions);
+  return outcomes.map((outcome, index) => {
+    const key = keys[index] as string;
+    if (outcome.status === 'fulfilled') {
+      const { value, status } = outcome.value;
+      return { ok: true, key, value, status, at: Date.now(), startedAt };
+    }
+    const e = outcome.reason as Error & { code?: string };
+    return {
+      ok: false,
+      key,
+      error: { name: e.name, message: e.message, code: e.code },
+      at: Date.now(),
+      startedAt,
+    };
+  });
 }
 
 async function call(
@@ -160,6 +206,15 @@ process.on('message', async (command: Command) => {
         Array.from({ length: command.callers }, () => call(command.key, command.loader, command.callOptions)),
       );
       send({ ev: 'result', id: command.id, results });
+      return;
+    }
+    case 'runMany': {
+      const results = await Promise.all(
+        Array.from({ length: command.callers }, () =>
+          callMany(command.keys, command.loader, command.callOptions),
+        ),
+      );
+      send({ ev: 'result', id: command.id, results: results.flat() });
       return;
     }
     case 'soak': {

@@ -40,6 +40,19 @@ export class FleetNode extends IpcChild<Report> {
     return result.then((report) => report.results);
   }
 
+  /** Starts `callers` concurrent `lookupMany(keys)` calls; resolves with every key's result, caller by caller. */
+  runMany(
+    keys: string[],
+    callers: number,
+    loader: LoaderSpec,
+    callOptions?: Record<string, unknown>,
+  ): Promise<CallResult[]> {
+    const id = this.#nextId++;
+    const result = this.next('result', (report) => report.id === id);
+    this.#send({ cmd: 'runMany', id, keys, callers, loader, callOptions });
+    return result.then((report) => report.results);
+  }
+
   soak(
     keys: string[],
     callers: number,
@@ -76,8 +89,9 @@ export class FleetNode extends IpcChild<Report> {
     await done;
   }
 
-  count(ev: 'loaderStart' | 'loaderEnd' | 'wait', key?: string): number {
-    return this.reports.filter((r) => r.ev === ev && (key === undefined || r.key === key)).length;
+  count(ev: 'loaderStart' | 'loaderEnd' | 'wait' | 'batchStart', key?: string): number {
+    return this.reports.filter((r) => r.ev === ev && (key === undefined || ('key' in r && r.key === key)))
+      .length;
   }
 
   close(): Promise<void> {

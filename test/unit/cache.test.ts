@@ -293,6 +293,7 @@ describe('with the shared tier down', () => {
     return {
       distributed: true,
       acquire: down,
+      acquireMany: down,
       commit: down,
       abandon: down,
       renew: down,

@@ -4,7 +4,7 @@ import type { CacheOptions } from '../../../src/options.js';
 import { SimNetwork } from '../sim/network.js';
 import { between, seeded } from '../sim/random.js';
 import { Sim } from '../sim/sim.js';
-import { startCall } from './calls.js';
+import { callOptions, startCall } from './calls.js';
 import { LoaderFailure } from './check.js';
 import { specOf } from './generate.js';
 import type { CallRecord, History, LoadRecord, Op, Script, Value } from './model.js';
@@ -47,7 +47,11 @@ export function nodeOptions(script: Script, index: number): CacheOptions {
  * other and from the server's, over a network that delays every command, reply and message at random.
  * Deterministic: the same script and model give the same history.
  */
-export async function simulate(script: Script, model: SimulationModel = DEFAULT_MODEL): Promise<History> {
+export async function simulate(
+  script: Script,
+  model: SimulationModel = DEFAULT_MODEL,
+  shape: { readonly many?: boolean } = {},
+): Promise<History> {
   const sim = new Sim();
   const random = seeded(script.seed ^ 0x5bd1e995);
   const network = new SimNetwork(sim, random, {
@@ -91,6 +95,53 @@ export async function simulate(script: Script, model: SimulationModel = DEFAULT_
       return { key, id: load.id };
     };
 
+  /** Records what a lookup call returned or threw. */
+  const outcome = (call: CallRecord) => ({
+    value: (lookup: Lookup<Value>) => {
+      call.end = sim.now;
+      Object.assign(call, { value: lookup.value, status: lookup.status, tier: lookup.tier });
+    },
+    error: (error: Error) => {
+      call.end = sim.now;
+      call.error = { name: error.name, message: error.message };
+    },
+  });
+
+  /** The lookups of one node at one instant as one `lookupMany` (their keys share one policy). */
+  const runMany = (ops: Extract<Op, { kind: 'lookup' }>[]): void => {
+    const records = ops.map((op) => {
+      const call: CallRecord = { op, start: sim.now };
+      calls.push(call);
+      return call;
+    });
+    const first = ops[0] as Extract<Op, { kind: 'lookup' }>;
+    const byKey = new Map(ops.map((op) => [op.key, op]));
+    // One loader run per key, and the batch ends when the last does: like `cached`'s loader, a batch's values
+    // are as old as the moment loadMany resolves, so that is when each of its loads ends.
+    const loadMany = (keys: readonly string[], context: { signal: AbortSignal }) => {
+      const from = loads.length;
+      const running = keys.map((key) => loader(byKey.get(key) ?? first)({ key, signal: context.signal }));
+      const batch = loads.slice(from);
+      const ended = () => {
+        for (const load of batch) load.end = sim.now;
+      };
+      return Promise.all(running).finally(ended);
+    };
+    (nodes[first.node] as Cache)
+      .lookupMany<Value>(
+        ops.map((op) => op.key),
+        loadMany,
+        callOptions(specOf(script, first.key)),
+      )
+      .then((outcomes) => {
+        outcomes.forEach((result, index) => {
+          const record = outcome(records[index] as CallRecord);
+          if (result.status === 'fulfilled') record.value(result.value);
+          else record.error(result.reason as Error);
+        });
+      });
+  };
+
   const run = (op: Op): void => {
     const call: CallRecord & { setId?: string } = { op, start: sim.now };
     if (op.kind === 'set') {
@@ -114,7 +165,13 @@ export async function simulate(script: Script, model: SimulationModel = DEFAULT_
   };
 
   // Calls a node makes in the same instant start in one synchronous run, like `Promise.all([...])`.
-  for (const batch of batches(script.ops)) sim.at(batch[0]?.at ?? 0, () => batch.forEach(run));
+  for (const batch of batches(script.ops)) {
+    sim.at(batch[0]?.at ?? 0, () => {
+      const lookups = batch.filter((op): op is Extract<Op, { kind: 'lookup' }> => op.kind === 'lookup');
+      if (shape.many && lookups.length > 0) runMany(lookups);
+      for (const op of batch) if (!shape.many || op.kind !== 'lookup') run(op);
+    });
+  }
   await sim.run();
   await Promise.all(nodes.map((cache) => cache.close()));
   await sim.run();

@@ -1,5 +1,5 @@
 import { MemoryNetwork } from '../../../src/memory/memory-network.js';
-import type { AcquireRequest, Bus, SharedTier, WriteRequest } from '../../../src/types.js';
+import type { AcquireRequest, Bus, KeyedAcquire, SharedTier, WriteRequest } from '../../../src/types.js';
 import type { Random } from './random.js';
 import type { Sim } from './sim.js';
 
@@ -89,6 +89,9 @@ class SimTier implements SharedTier {
 
   acquire(key: string, request: AcquireRequest) {
     return this.#call((s) => s.acquire(key, request));
+  }
+  acquireMany(requests: readonly KeyedAcquire[]) {
+    return this.#call((s) => s.acquireMany(requests));
   }
   commit(key: string, write: WriteRequest, noticeHead: string, inlineLimit: number) {
     return this.#call((s) => s.commit(key, write, noticeHead, inlineLimit));
