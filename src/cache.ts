@@ -236,12 +236,31 @@ export class Cache extends EventEmitter<CacheEvents> {
     loadMany: BatchLoader<T>,
     options?: CallOptions,
   ): Promise<T[]> => {
+    // Every key fresh in the local tier (the common case for a hot batch): no per-key flow at all.
+    if (options === undefined && !this.#closed && Array.isArray(keys) && typeof loadMany === 'function') {
+      const values = this.#freshLocalValues<T>(keys);
+      if (values !== undefined) return values;
+    }
     const outcomes = await this.lookupMany(keys, loadMany, options);
     return outcomes.map((outcome) => {
       if (outcome.status === 'rejected') throw outcome.reason;
       return outcome.value.value;
     });
   };
+
+  /** The values of `keys` if every one is a fresh local hit not due for refresh, else undefined. */
+  #freshLocalValues<T>(keys: readonly string[]): T[] | undefined {
+    const values: T[] = [];
+    for (const key of keys) {
+      if (typeof key !== 'string' || key.length === 0) return undefined;
+      const value = this.#engine.freshLocalOnly(key, false);
+      if (value === NOT_FRESH) return undefined;
+      values.push(value as T);
+    }
+    // Counted only once all are known to be hits: otherwise the full path counts them.
+    for (const key of keys) this.#engine.freshLocalOnly(key, true);
+    return values;
+  }
 
   /**
    * Like `cachedMany`, but tells each key's outcome, in the order of `keys`: how its value was served

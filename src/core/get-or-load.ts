@@ -1,11 +1,11 @@
-import { CacheClosedError, RemoteLoadError } from '../errors.js';
+import { CacheClosedError } from '../errors.js';
 import type { CallPolicy } from '../options.js';
 import type { AcquireMode, Entry, Loader, Lookup, SharedRead, SharedTier } from '../types.js';
 import { idOf } from './envelope.js';
 import { follow, timedOut } from './follower.js';
 import { Loads, type Mode } from './loads.js';
-import { parseMessage } from './messages.js';
-import { fill, type NodeState, newToken, quietly, served, validEntry, validFor } from './node.js';
+import { parseMessage, remoteFailure } from './messages.js';
+import { fill, type NodeState, newer, newToken, quietly, served, validEntry, validFor } from './node.js';
 import { canServeOnError, canServeWhileRevalidating, isFresh } from './policy.js';
 import { type Reading, readStored } from './reading.js';
 import { ServerClocks } from './server-clock.js';
@@ -88,6 +88,21 @@ export class GetOrLoad {
     if (now >= entry.freshUntil || now - entry.filledAt > this.#maxLocalAge) return NOT_FRESH;
     if (now >= entry.refreshAt) this.#refreshEarly(key, entry, loader, policy);
     this.#countLocalHit(key, now - entry.createdAt);
+    return entry.value;
+  }
+
+  /**
+   * A fresh, untagged local value that is not yet due for early refresh (counted as a local hit if `count`);
+   * else NOT_FRESH. For callers with no single loader to refresh with (a batch): anything due goes the full way.
+   */
+  freshLocalOnly(key: string, count: boolean): unknown {
+    const entry = this.#node.local.get(key);
+    if (entry === undefined || entry.tags.length > 0) return NOT_FRESH;
+    const now = this.#node.clock.now();
+    if (now >= entry.refreshAt || now >= entry.freshUntil || now - entry.filledAt > this.#maxLocalAge) {
+      return NOT_FRESH;
+    }
+    if (count) this.#countLocalHit(key, now - entry.createdAt);
     return entry.value;
   }
 
@@ -376,19 +391,4 @@ export class GetOrLoad {
       armed.disarm();
     }
   }
-}
-
-/** The newer of two entries, either of which may be missing. */
-function newer(stored: Entry | undefined, local: Entry | undefined): Entry | undefined {
-  if (stored === undefined) return local;
-  if (local === undefined) return stored;
-  return stored.createdAt >= local.createdAt ? stored : local;
-}
-
-/** The error a backoff stands for, rebuilt from the `failed` notice stored with it. */
-function remoteFailure(key: string, notice: string): RemoteLoadError {
-  const message = parseMessage(notice);
-  return message?.kind === 'failed'
-    ? new RemoteLoadError(key, message.name, message.message)
-    : new RemoteLoadError(key, 'Error', 'the loader failed on another node');
 }

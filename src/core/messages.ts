@@ -1,3 +1,4 @@
+import { RemoteLoadError } from '../errors.js';
 /**
  * Bus messages. The wire form is plain text so that the Lua scripts can publish a message in the same
  * atomic step as the write it announces, appending the server's time and the stored entry without
@@ -114,4 +115,12 @@ export function parseMessage(text: string): BusMessage | undefined {
     case 'heartbeat':
       return { kind: 'heartbeat', node };
   }
+}
+
+/** The error a backoff stands for, rebuilt from the `failed` notice stored with it. */
+export function remoteFailure(key: string, notice: string): RemoteLoadError {
+  const message = parseMessage(notice);
+  return message?.kind === 'failed'
+    ? new RemoteLoadError(key, message.name, message.message)
+    : new RemoteLoadError(key, 'Error', 'the loader failed on another node');
 }

@@ -183,3 +183,10 @@ export async function quietly<T>(node: NodeState, operation: Promise<T>): Promis
     return undefined;
   }
 }
+
+/** The newer of two entries, either of which may be missing. */
+export function newer(stored: Entry | undefined, local: Entry | undefined): Entry | undefined {
+  if (stored === undefined) return local;
+  if (local === undefined) return stored;
+  return stored.createdAt >= local.createdAt ? stored : local;
+}

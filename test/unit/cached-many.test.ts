@@ -334,3 +334,18 @@ describe('cachedMany across a fleet (memory network)', () => {
     expect(calls).toEqual([['a', 'b']]);
   });
 });
+
+describe('cachedMany from the local tier', () => {
+  it('answers a batch whose keys are all fresh locally without a load, counting each hit once', async () => {
+    const [cache] = track([createCache({ ttl: 60_000 }) as Cache]);
+    const { calls, load } = recorder();
+    await cache.cachedMany(['a', 'b', 'c'], load);
+    const before = cache.stats().hit;
+    expect(await cache.cachedMany(['a', 'b', 'c'], load)).toEqual(['v:a', 'v:b', 'v:c']);
+    expect(cache.stats().hit - before).toBe(3);
+    // One key missing: the batch takes the full way, and the fresh keys still count once each.
+    expect(await cache.cachedMany(['a', 'b', 'c', 'd'], load)).toEqual(['v:a', 'v:b', 'v:c', 'v:d']);
+    expect(cache.stats().hit - before).toBe(6);
+    expect(calls).toEqual([['a', 'b', 'c'], ['d']]);
+  });
+});
