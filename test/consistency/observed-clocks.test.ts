@@ -39,7 +39,10 @@ describe('issue 9, observed with clocks seconds apart', () => {
     const [ahead, setter, behind] = fleet as [FleetNode, FleetNode, FleetNode];
     expect(tagOf(await ahead.run('k', 1, { tag: 'v1' }))).toBe('v1');
     expect(tagOf(await behind.run('k', 1, { tag: 'unused' }))).toBe('v1');
+    // The others hold v1 locally until the set's notice reaches them, which may be after it resolves here.
+    const heard = [ahead, behind].map((node) => node.next('invalidated', (report) => report.key === 'k'));
     await setter.set('k', { tag: 'v2' });
+    await Promise.all(heard);
     for (const node of fleet) expect(tagOf(await node.run('k', 1, { tag: 'loaded' }))).toBe('v2');
   });
 
