@@ -1,4 +1,6 @@
 import { CacheClosedError, RemoteLoadError } from '../errors.js';
+import { channels, isTraced, tracing } from '../observability/channels.js';
+import { tracedWait } from '../observability/trace-wait.js';
 import type { CallPolicy } from '../options.js';
 import type { AcquireMode, Entry, Loader, Lookup, SharedRead } from '../types.js';
 import { follow, timedOut } from './follower.js';
@@ -87,6 +89,7 @@ export class GetOrLoad {
   #countLocalHit(key: string, age: number): void {
     this.localHits += 1;
     if (this.hitObserved) this.#node.emitLocalHit(key, age);
+    if (channels.hit.hasSubscribers) channels.hit.publish({ cache: this.#node.options.prefix, key, age });
   }
 
   /** The whole lookup, with how the value was served. */
@@ -99,6 +102,21 @@ export class GetOrLoad {
         this.#countLocalHit(key, now - entry.createdAt);
         return Promise.resolve(served<T>(entry, 'hit', 'local', now));
       }
+    }
+    if (!isTraced(tracing.lookup)) return this.#beyondFresh(key, loader, policy, entry, now);
+    const context = { cache: this.#node.options.prefix, key };
+    return tracing.lookup.tracePromise(() => this.#beyondFresh(key, loader, policy, entry, now), context);
+  }
+
+  /** A lookup the local tier cannot answer with a fresh value. */
+  #beyondFresh<T>(
+    key: string,
+    loader: Loader<T>,
+    policy: CallPolicy,
+    entry: Entry | undefined,
+    now: number,
+  ): Promise<Lookup<T>> {
+    if (entry !== undefined) {
       if (canServeWhileRevalidating(entry, now)) {
         this.#refreshInBackground(key, loader, policy, entry, { background: true });
         this.#node.emit('stale', { key, age: now - entry.createdAt, reason: 'revalidate' });
@@ -340,12 +358,10 @@ export class GetOrLoad {
               read.remaining + LEASE_EXPIRY_MARGIN,
               softLeft,
             );
-            const outcome = await follow(this.#node, key, armed, wait, stale, {
-              holder: read.holder,
-              stamp,
-              offset,
-              since,
-            });
+            const waiting = { cache: node.options.prefix, key, timeout: wait, offset, clock: node.clock };
+            const outcome = await tracedWait(waiting, read.remaining, armed, (watched) =>
+              follow(this.#node, key, watched, wait, stale, { holder: read.holder, stamp, offset, since }),
+            );
             if (outcome !== undefined) return outcome;
             request = { mode: 'read' };
           }
