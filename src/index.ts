@@ -28,6 +28,7 @@ export {
   type WakeKind,
 } from './observability/channels.js';
 export { METRIC_LIST, type MetricDefinition, type MetricKind } from './observability/metrics.js';
+export { type LookupRole, lookupRole } from './observability/role.js';
 export {
   type BreakerOptions,
   type CacheOptions,

@@ -1,6 +1,6 @@
 import { CacheClosedError, RemoteLoadError } from '../errors.js';
 import { channels, isTraced, tracing } from '../observability/channels.js';
-import { tracedWait } from '../observability/trace-wait.js';
+import { afterWait, tracedWait } from '../observability/trace-wait.js';
 import type { CallPolicy } from '../options.js';
 import type { AcquireMode, Entry, Loader, Lookup, SharedRead } from '../types.js';
 import { follow, timedOut } from './follower.js';
@@ -248,6 +248,7 @@ export class GetOrLoad {
     }
     // Armed before the first question about the lease, so a message published in between is not missed.
     const armed = node.waiters.arm(key);
+    let waited = false;
     const startedAt = node.clock.now();
     const giveUpAt = startedAt + node.options.waitTimeout;
     const hardAt = policy.hardTimeout > 0 ? startedAt + policy.hardTimeout : Number.POSITIVE_INFINITY;
@@ -292,7 +293,9 @@ export class GetOrLoad {
             }
             fill(node, key, stored, reading.encoded as string, stamp);
             if (!mode.background) node.emit('hit', { key, tier: 'shared', age: now - stored.createdAt });
-            return served(stored, 'hit', 'shared', now);
+            return waited
+              ? afterWait(served(stored, 'hit', 'shared', now))
+              : served(stored, 'hit', 'shared', now);
           case 'leader':
             return await this.#loads.lead(
               key,
@@ -362,7 +365,8 @@ export class GetOrLoad {
             const outcome = await tracedWait(waiting, read.remaining, armed, (watched) =>
               follow(this.#node, key, watched, wait, stale, { holder: read.holder, stamp, offset, since }),
             );
-            if (outcome !== undefined) return outcome;
+            waited = true;
+            if (outcome !== undefined) return afterWait(outcome);
             request = { mode: 'read' };
           }
         }

@@ -11,6 +11,7 @@ import {
 } from './channels.js';
 import { METRICS, type MetricId } from './metrics.js';
 import { localCounts } from './registry.js';
+import { lookupRole } from './role.js';
 
 /** Attribute (label) values of one series; always includes `cache`. */
 export type Labels = Readonly<Record<string, string>>;
@@ -62,7 +63,7 @@ export class Collector {
     const kept = [...(this.#series.get(id)?.values() ?? [])];
     if (id === 'lookups') {
       for (const [cache, counts] of localCounts()) {
-        const labels = { cache, status: 'hit', tier: 'local' };
+        const labels = { cache, status: 'hit', tier: 'local', role: 'hit' };
         kept.push({ labels, value: counts.localHits });
       }
     } else if (id === 'localEntries') {
@@ -110,9 +111,9 @@ export class Collector {
   #onLookup(context: LookupContext): void {
     const { cache, error, result } = context;
     if (error !== undefined || result === undefined) {
-      this.#add('lookups', { cache, status: 'error', tier: 'none' });
+      this.#add('lookups', { cache, status: 'error', tier: 'none', role: 'none' });
     } else {
-      this.#add('lookups', { cache, status: result.status, tier: result.tier });
+      this.#add('lookups', { cache, status: result.status, tier: result.tier, role: lookupRole(result) });
     }
   }
 

@@ -48,8 +48,8 @@ export const METRICS = {
     'herdcache.lookups',
     'counter',
     '{lookup}',
-    ['status', 'tier'],
-    'Calls answered, by how (status: hit, stale, miss, error) and from where (tier: local, shared, load, none). A miss from tier shared was loaded by another node.',
+    ['status', 'tier', 'role'],
+    "Calls answered, by how (status: hit, stale, miss, error), from where (tier: local, shared, load, none) and the caller's part (role: hit, leader, follower, stale, none). Fresh local hits are counted without a per-hit cost.",
   ),
   loads: define(
     'herdcache.loads',

@@ -2,6 +2,23 @@ import type { Clock } from '../core/clock.js';
 import type { ArmedWait, Wake } from '../core/waiters.js';
 import { isTraced, tracing, type WaitContext } from './channels.js';
 
+/** Answers a follower got after waiting for another node's load, while lookups were traced. */
+const followed = new WeakSet<object>();
+
+/**
+ * Marks an answer obtained after waiting for another node's load: with the default `inlineValueLimit` such
+ * an answer is re-read from the shared tier and looks like a shared hit, but the caller was a follower.
+ */
+export function afterWait<T extends object>(answer: T): T {
+  if (isTraced(tracing.lookup)) followed.add(answer);
+  return answer;
+}
+
+/** Whether `afterWait` marked this answer. */
+export function cameAfterWait(answer: object): boolean {
+  return followed.has(answer);
+}
+
 /** What the follower knows when it starts waiting. */
 export interface WaitStart {
   readonly cache: string;

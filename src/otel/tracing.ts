@@ -21,15 +21,9 @@ import {
   tracing,
   type WaitContext,
 } from '../observability/channels.js';
-import type { Lookup } from '../types.js';
+import { lookupRole } from '../observability/role.js';
 
 type Operation = keyof typeof tracing;
-
-/** Where a lookup's value came from, in the words of the issue: leader, follower, stale or hit. */
-function roleOf(result: Lookup<unknown>): string {
-  if (result.status === 'miss') return result.tier === 'load' ? 'leader' : 'follower';
-  return result.status;
-}
 
 /**
  * Turns the herdcache TracingChannels into OpenTelemetry spans. Each span is started when its operation
@@ -58,7 +52,7 @@ export class SpanBridge {
         return {
           'herdcache.status': c.result.status,
           'herdcache.tier': c.result.tier,
-          'herdcache.role': roleOf(c.result),
+          'herdcache.role': lookupRole(c.result),
           'herdcache.age_ms': Math.round(c.result.age),
         };
       },
