@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type ObservedNode as Node, ObservedNode, type Recorded } from '../support/otel-node.js';
-import type { PointRecord, SpanRecord } from '../support/otel-worker.js';
+import { named, observations, type SpanRecord, total } from '../support/otel-sdk.js';
 
 const redisUrl = inject('redisUrl');
 let fleet: Node[] = [];
@@ -10,28 +10,6 @@ afterEach(async () => {
   await Promise.all(fleet.map((node) => node.close()));
   fleet = [];
 });
-
-/** The sum of the points of `name` whose attributes include `match`. */
-function total(points: readonly PointRecord[], name: string, match: Record<string, string> = {}): number {
-  return points
-    .filter((p) => p.name === name && Object.entries(match).every(([k, v]) => p.attributes[k] === v))
-    .reduce((sum, p) => sum + p.value, 0);
-}
-
-/** The observation count of OpenTelemetry histogram `name` whose attributes include `match`. */
-function observations(
-  points: readonly PointRecord[],
-  name: string,
-  match: Record<string, string> = {},
-): number {
-  return points
-    .filter((p) => p.name === name && Object.entries(match).every(([k, v]) => p.attributes[k] === v))
-    .reduce((sum, p) => sum + (p.count ?? 0), 0);
-}
-
-function named(spans: readonly SpanRecord[], name: string): SpanRecord[] {
-  return spans.filter((span) => span.name === name);
-}
 
 describe('herdcache/otel and herdcache/prometheus across a fleet of 3 processes on one Redis', () => {
   it('a cold-key stampede: one load span fleet-wide, follower wait spans elsewhere, exact metrics', async () => {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { IpcChild } from './ipc-child.js';
-import type { ObsCommand, ObsReport, PointRecord, SpanRecord } from './otel-worker.js';
+import type { PointRecord, SpanRecord } from './otel-sdk.js';
+import type { ObsCommand, ObsReport } from './otel-worker.js';
 
 const WORKER = fileURLToPath(new URL('./otel-worker.ts', import.meta.url));
 
