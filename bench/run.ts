@@ -20,6 +20,7 @@ import {
   writeReadmeSection,
   writeRecords,
 } from './lib/report.js';
+import { OBSERVABILITY_FLAGS, runObservability } from './observability.js';
 import { runStampede, STAMPEDE_FLAGS } from './stampede.js';
 import { runStampedeCluster, STAMPEDE_CLUSTER_FLAGS } from './stampede-cluster.js';
 import { runWakeup, WAKEUP_FLAGS } from './wakeup.js';
@@ -33,6 +34,7 @@ const SCENARIOS = [
   'freshness',
   'http',
   'bus',
+  'observability',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -73,6 +75,7 @@ const runners: Record<Scenario, (redisUrl: string) => Promise<ScenarioReport>> =
   freshness: (url) => runFreshness(parseFlags('freshness', FRESHNESS_FLAGS, argv), url),
   http: (url) => runHttp(parseFlags('http', HTTP_FLAGS, argv), url),
   bus: (url) => runBus(parseBusFlags(argv), url),
+  observability: (url) => runObservability(parseFlags('observability', OBSERVABILITY_FLAGS, argv), url),
 };
 
 const started = performance.now();

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ChannelListener } from 'node:diagnostics_channel';
 import {
   type BusMessage,
@@ -34,8 +33,11 @@ export type HistogramSink = (id: MetricId, value: number, labels: Labels) => voi
 export class Collector {
   readonly #series = new Map<MetricId, Map<string, { labels: Labels; value: number }>>();
   readonly #onHistogram: HistogramSink;
-  /** The load running in the current async context, to label a `loadError` with `background`. */
-  readonly #load = new AsyncLocalStorage<LoadContext>();
+  /**
+   * The loads running now (one per key and cache in a process), to label a `loadError` with `background`;
+   * a map rather than an AsyncLocalStorage, which would turn on promise hooks for the whole process.
+   */
+  readonly #loads = new Map<string, boolean>();
   readonly #unsubscribe: (() => void)[] = [];
 
   constructor(onHistogram: HistogramSink) {
@@ -49,8 +51,14 @@ export class Collector {
     this.#listen(tracing.wait.asyncEnd, (message) => this.#onWait(message as WaitContext));
     this.#listen(channels.bus, (message) => this.#onBus(message as BusMessage));
     this.#listen(channels.event, (message) => this.#onEvent(message as EventMessage));
-    tracing.load.start.bindStore(this.#load);
-    this.#unsubscribe.push(() => tracing.load.start.unbindStore(this.#load));
+    this.#listen(tracing.load.start, (message) => {
+      const load = message as LoadContext;
+      this.#loads.set(`${load.cache}\u0000${load.key}`, load.background);
+    });
+    this.#listen(tracing.load.asyncEnd, (message) => {
+      const load = message as LoadContext;
+      this.#loads.delete(`${load.cache}\u0000${load.key}`);
+    });
   }
 
   /** Unsubscribes; values kept so far stay readable. */
@@ -141,7 +149,8 @@ export class Collector {
         return;
       }
       case 'loadError': {
-        const background = String(this.#load.getStore()?.background ?? false);
+        const [{ key }] = message.args;
+        const background = String(this.#loads.get(`${cache}\u0000${key}`) ?? false);
         this.#add('loads', { cache, outcome: 'error', background });
         return;
       }

@@ -99,6 +99,8 @@ export class SpanBridge {
 
   stop(): void {
     for (const undo of this.#undo.splice(0)) undo();
+    // Lets Node turn its promise hooks off again once no AsyncLocalStorage is in use.
+    this.#parent.disable();
   }
 
   /**
