@@ -110,7 +110,8 @@ export class Collector {
       byLabels = new Map();
       this.#series.set(id, byLabels);
     }
-    const key = METRICS[id].labels.reduce((text, name) => `${text}\u0000${labels[name]}`, labels.cache ?? '');
+    let key = labels.cache ?? '';
+    for (const name of METRICS[id].labels) key += `\u0000${labels[name]}`;
     const current = byLabels.get(key);
     if (current === undefined) byLabels.set(key, { labels, value: next(0) });
     else current.value = next(current.value);

@@ -11,6 +11,9 @@ export type KeyMode = 'hash' | 'redact' | 'raw' | ((key: string) => string);
 
 const MODES = new Set(['hash', 'redact', 'raw']);
 
+/** Hashes remembered per formatter; cleared whole when full (cheaper than LRU bookkeeping per span). */
+const RECENT_HASHES = 4096;
+
 /** The formatter for a mode; throws `InvalidOptionError` naming `option` for anything else. */
 export function keyFormatter(option: string, mode: unknown): (key: string) => string {
   if (typeof mode === 'function') return (key) => String((mode as (key: string) => unknown)(key));
@@ -19,5 +22,15 @@ export function keyFormatter(option: string, mode: unknown): (key: string) => st
   }
   if (mode === 'raw') return (key) => key;
   if (mode === 'redact') return () => '[redacted]';
-  return (key) => createHash('sha256').update(key).digest('hex').slice(0, 16);
+  // Hot keys repeat: remembering the last hashes saves a SHA-256 per span.
+  const recent = new Map<string, string>();
+  return (key) => {
+    let hashed = recent.get(key);
+    if (hashed === undefined) {
+      hashed = createHash('sha256').update(key).digest('hex').slice(0, 16);
+      if (recent.size >= RECENT_HASHES) recent.clear();
+      recent.set(key, hashed);
+    }
+    return hashed;
+  };
 }

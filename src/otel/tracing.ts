@@ -27,14 +27,15 @@ type Operation = keyof typeof tracing;
 
 /**
  * Turns the herdcache TracingChannels into OpenTelemetry spans. Each span is started when its operation
- * starts, as a child of the herdcache span it runs inside (a load inside its lookup, a commit inside its
- * load; tracked with an AsyncLocalStorage of our own bound to the channels) or else of the caller's active
- * context, and ended when the operation settles, with what it did as attributes.
+ * starts, as a child of the active OpenTelemetry context or, when nesting, of the herdcache span it runs
+ * inside (a load inside its lookup, a commit inside its load; tracked with an AsyncLocalStorage of our own
+ * bound to the channels), and ended when the operation settles, with what it did as attributes.
  */
 export class SpanBridge {
   readonly #tracer: Tracer;
   readonly #formatKey: (key: string) => string;
   readonly #parent = new AsyncLocalStorage<Context>();
+  #nest = false;
   readonly #spans = new WeakMap<object, Span>();
   readonly #undo: (() => void)[] = [];
 
@@ -43,7 +44,12 @@ export class SpanBridge {
     this.#formatKey = formatKey;
   }
 
-  start(localHitSpans: boolean): void {
+  /**
+   * @param nest whether to nest herdcache's spans in one another through an AsyncLocalStorage (see
+   * `OtelOptions.nestSpans`); otherwise each span's parent is the active OpenTelemetry context.
+   */
+  start(localHitSpans: boolean, nest: boolean): void {
+    this.#nest = nest;
     this.#operation(
       'lookup',
       (c: LookupContext) => ({ 'herdcache.key': this.#formatKey(c.key) }),
@@ -104,9 +110,9 @@ export class SpanBridge {
   }
 
   /**
-   * Spans for one TracingChannel: started in the store transform (it runs before the operation, in the
-   * caller's async context, and the context it returns is what nested operations see as their parent),
-   * finished on `asyncEnd`, marked failed on `error`.
+   * Spans for one TracingChannel: started when the operation starts, in the caller's async context (when
+   * nesting, in the store transform, whose returned context is what nested operations see as their
+   * parent), finished on `asyncEnd`, marked failed on `error`.
    */
   #operation<C extends CacheContext & { error?: unknown }>(
     operation: Operation,
@@ -148,12 +154,17 @@ export class SpanBridge {
     const onSyncEnd: ChannelListener = (message) => {
       if ((message as C).error !== undefined) onEnd(message, channel.end.name);
     };
-    channel.start.bindStore(this.#parent, transform);
+    const onStart: ChannelListener = (message) => {
+      transform(message as C);
+    };
+    if (this.#nest) channel.start.bindStore(this.#parent, transform);
+    else channel.start.subscribe(onStart);
     channel.error.subscribe(onError);
     channel.end.subscribe(onSyncEnd);
     channel.asyncEnd.subscribe(onEnd);
     this.#undo.push(() => {
-      channel.start.unbindStore(this.#parent);
+      if (this.#nest) channel.start.unbindStore(this.#parent);
+      else channel.start.unsubscribe(onStart);
       channel.error.unsubscribe(onError);
       channel.end.unsubscribe(onSyncEnd);
       channel.asyncEnd.unsubscribe(onEnd);

@@ -21,7 +21,7 @@ export type ObsReport =
   | { ev: 'collected'; id: number; spans: SpanRecord[]; otel: PointRecord[]; prometheus: PointRecord[] }
   | { ev: 'done'; id: number };
 
-const observed = observe();
+const observed = observe({ nestSpans: true });
 let cache: Cache | undefined;
 const gates = new Map<string, (() => void)[]>();
 

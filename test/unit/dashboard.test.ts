@@ -40,6 +40,17 @@ const registry = new Registry();
 const metrics = prometheusMetrics({ registry });
 afterAll(() => metrics.disable());
 
+describe('the README', () => {
+  it("documents every metric in the Observability section's table, under both names", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const metric of METRIC_LIST) {
+      expect(readme).toContain(
+        `| \`${metric.name}\` | \`${metric.prometheus}\` | ${metric.kind} | \`${metric.unit}\` |`,
+      );
+    }
+  });
+});
+
 describe('examples/grafana-dashboard.json', () => {
   it('queries only metrics herdcache exposes, with their labels, as a real prom-client scrape shows them', async () => {
     // A cache that did a little of everything cheap, so the scrape has series to show.

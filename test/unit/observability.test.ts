@@ -114,6 +114,27 @@ describe('herdcache/otel and herdcache/prometheus in one process', () => {
     expect(span?.attributes).toMatchObject({ 'herdcache.key': 'k', 'herdcache.tier': 'local' });
   });
 
+  it('parents spans by the active context by default, and nests them in one another with nestSpans', async () => {
+    observed = observe();
+    const cache = track(createCache({ prefix: 'obs-nest:' }));
+    await cache.cached('a', () => 1);
+    const flat = observed.spans();
+    expect(flat.map((span) => span.name).sort()).toEqual([
+      'herdcache.commit',
+      'herdcache.load',
+      'herdcache.lookup',
+    ]);
+    expect(flat.every((span) => span.parentSpanId === undefined)).toBe(true);
+    await observed.close();
+
+    observed = observe({ nestSpans: true });
+    await cache.cached('b', () => 1);
+    const [lookup] = named(observed.spans(), 'herdcache.lookup');
+    const [load] = named(observed.spans(), 'herdcache.load');
+    expect(load?.parentSpanId).toBe(lookup?.spanId);
+    expect(lookup?.parentSpanId).toBeUndefined();
+  });
+
   it('hashes keys by default, the same way on every node; redacts or formats them on request', async () => {
     const key = 'user:alice@example.com';
     observed = observe();
