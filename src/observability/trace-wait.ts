@@ -2,8 +2,14 @@ import type { Clock } from '../core/clock.js';
 import type { ArmedWait, Wake } from '../core/waiters.js';
 import { isTraced, tracing, type WaitContext } from './channels.js';
 
-/** Answers a follower got after waiting for another node's load, while lookups were traced. */
-const followed = new WeakSet<object>();
+/**
+ * Answers a follower got after waiting for another node's load, while lookups were traced. On `globalThis`
+ * under a registered symbol, like the cache registry: the ESM and CommonJS builds may both be loaded.
+ */
+const FOLLOWED = Symbol.for('herdcache.observability.followed');
+const holder = globalThis as { [FOLLOWED]?: WeakSet<object> };
+holder[FOLLOWED] ??= new WeakSet<object>();
+const followed: WeakSet<object> = holder[FOLLOWED];
 
 /**
  * Marks an answer obtained after waiting for another node's load: with the default `inlineValueLimit` such

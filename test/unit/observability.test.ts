@@ -59,7 +59,12 @@ function recordChannels(): { seen: Map<string, unknown[]>; stop(): void } {
     diagnostics.subscribe(name, listener);
     return () => diagnostics.unsubscribe(name, listener);
   });
-  return { seen, stop: () => listeners.forEach((stop) => stop()) };
+  return {
+    seen,
+    stop: () => {
+      for (const stop of listeners) stop();
+    },
+  };
 }
 
 describe('diagnostics channels', () => {
