@@ -48,7 +48,7 @@ export function tracedWait<T>(
 ): Promise<T> {
   if (!isTraced(tracing.wait)) return follow(armed);
   const { clock, offset } = start;
-  const startedAt = clock.now();
+  let startedAt = clock.now();
   const context: WaitContext = {
     cache: start.cache,
     key: start.key,
@@ -68,5 +68,9 @@ export function tracedWait<T>(
         return wake;
       }),
   };
-  return tracing.wait.tracePromise(() => follow(watched), context);
+  return tracing.wait.tracePromise(() => {
+    // Timed from inside the traced operation, so `waited` never exceeds the span a tracer measures.
+    startedAt = clock.now();
+    return follow(watched);
+  }, context);
 }
