@@ -38,6 +38,7 @@ import {
   writeRecords,
 } from './lib/report.js';
 import { type Contender, interleavedRounds, type RoundsResult } from './lib/rounds.js';
+import { median } from './lib/stats.js';
 
 /** The last commit before the instrumentation (issue 13). */
 export const DEFAULT_PREVIOUS = '957750e';
@@ -132,6 +133,15 @@ async function measure(
   }
 }
 
+/**
+ * The median over rounds of `a`'s throughput divided by `b`'s in the same round. The two ran back to back,
+ * so a colleague's burst on the shared cores that slows a whole round cancels out, where a ratio of the two
+ * medians would carry it.
+ */
+function pairedRatio(a: RoundsResult, b: RoundsResult): number {
+  return median(a.rounds.map((ops, round) => ops / (b.rounds[round] as number)));
+}
+
 function range(result: RoundsResult): string {
   return `${fmt.int(Math.min(...result.rounds))} – ${fmt.int(Math.max(...result.rounds))}`;
 }
@@ -158,9 +168,9 @@ export async function runObservability(flags: ObservabilityFlags, redisUrl: stri
     await Promise.all([current.remove(), previous.remove()]);
   }
   const [off, on, before] = local as [RoundsResult, RoundsResult, RoundsResult];
-  const enabledRatio = on.median / off.median;
-  const unsubscribedRatio = off.median / before.median;
-  const sharedRatio = (shared[1] as RoundsResult).median / (shared[0] as RoundsResult).median;
+  const enabledRatio = pairedRatio(on, off);
+  const unsubscribedRatio = pairedRatio(off, before);
+  const sharedRatio = pairedRatio(shared[1] as RoundsResult, shared[0] as RoundsResult);
   const enabledVerdict = verdict(enabledRatio >= ENABLED_TARGET);
   const unsubscribedVerdict = verdict(unsubscribedRatio >= UNSUBSCRIBED_TARGET);
   const row = (result: RoundsResult, base: RoundsResult) => [
@@ -169,9 +179,9 @@ export async function runObservability(flags: ObservabilityFlags, redisUrl: stri
     range(result),
     `${(100 * (result.median / base.median)).toFixed(1)}%`,
   ];
-  const headers = ['contender', 'ops/s (median)', 'range over rounds', 'vs nothing subscribed'];
+  const headers = ['contender', 'ops/s (median)', 'range over rounds', 'medians vs nothing subscribed'];
   const markdown = [
-    `${machineLine(machine())}. One process, ${flags.rounds} interleaved rounds of ${flags['round-ms']} ms per contender (order alternating, one warm-up round dropped); median reported. Both versions compiled by tsc. "On" = herdcache/otel with a real OpenTelemetry SDK (tracer and meter providers, in-memory exporter) plus herdcache/prometheus with a prom-client registry, subscribed only around that contender's rounds.`,
+    `${machineLine(machine())}. One process, ${flags.rounds} interleaved rounds of ${flags['round-ms']} ms per contender (order alternating, one warm-up round dropped); median ops/s per contender in the tables; each ratio is the median over rounds of the two contenders' ratio within a round (they ran back to back). Both versions compiled by tsc. "On" = herdcache/otel with a real OpenTelemetry SDK (tracer and meter providers, in-memory exporter) plus herdcache/prometheus with a prom-client registry, subscribed only around that contender's rounds.`,
     '',
     `**Local hit** (\`cached()\` on a warm key, one caller): traces + metrics on reach **${(100 * enabledRatio).toFixed(1)}%** of nothing subscribed, target ≥ ${ENABLED_TARGET * 100}%: **${enabledVerdict.text}**; nothing subscribed reaches **${(100 * unsubscribedRatio).toFixed(1)}%** of ${previous.commit} (before the instrumentation), target ≥ ${UNSUBSCRIBED_TARGET * 100}% (indistinguishable): **${unsubscribedVerdict.text}**.`,
     '',
