@@ -39,7 +39,8 @@ tar -tzf "$tarball" | sed 's|^package/||' | sort >"$work/files"
 missing=""
 for file in package.json README.md LICENSE CHANGELOG.md dist/index.js dist/index.d.ts dist/http/index.js \
   dist/http/index.d.ts dist/cjs/package.json dist/cjs/index.js dist/cjs/index.d.ts dist/cjs/http/index.js \
-  dist/cjs/http/index.d.ts; do
+  dist/cjs/http/index.d.ts dist/otel/index.js dist/cjs/otel/index.js dist/prometheus/index.js \
+  dist/cjs/prometheus/index.js; do
   grep -qx "$file" "$work/files" || missing="$missing $file"
 done
 [ -z "$missing" ] || { echo "consumer check FAILED: the tarball lacks$missing" >&2; exit 1; }
@@ -54,7 +55,7 @@ echo "consumer: packed $(basename "$tarball"), $(wc -l <"$work/files") files"
 app="$work/app"
 mkdir "$app"
 echo '{ "name": "herdcache-consumer", "version": "1.0.0", "private": true }' >"$app/package.json"
-cp "$apps"/{esm.mjs,cjs.cjs,redis.mjs,redis.cjs,ts-cjs.cts,exit.mjs,tsconfig.json,tsconfig.commonjs.json} "$app/"
+cp "$apps"/{esm.mjs,cjs.cjs,redis.mjs,redis.cjs,ts-cjs.cts,exit.mjs,otel.mjs,otel.cjs,tsconfig.json,tsconfig.commonjs.json} "$app/"
 cd "$app"
 step "npm install" npm install --no-audit --no-fund --prefer-offline "$tarball" \
   "express@$(dev_version express)" "@types/express@$(dev_version @types/express)" \
@@ -144,6 +145,15 @@ done
 # The oldest ioredis 6 the range allows, for the exit check (what changed in 6.x is connection handling).
 step "npm install ioredis@6.0.0" npm install --no-audit --no-fund --prefer-offline ioredis@6.0.0
 exit_check "ioredis 6.0.0"
+# 6. The observability subpaths with their optional peers (installed only now: the apps above ran without
+# them), imported and required.
+step "npm install observability peers" npm install --no-audit --no-fund --prefer-offline \
+  "@opentelemetry/api@$(dev_version @opentelemetry/api)" "prom-client@$(dev_version prom-client)"
+step "ESM app with herdcache/otel" node otel.mjs
+echo "consumer: $(sed -n 1p "$log")"
+step "CommonJS app with herdcache/otel" node otel.cjs
+echo "consumer: $(sed -n 1p "$log")"
+
 if [ "$EXIT_CHECK_KNOWN_FAILURE" = 1 ] && [ "$exit_failures" = 0 ]; then
   echo "consumer: the exit check passes now: set EXIT_CHECK_KNOWN_FAILURE=0 in .ci/consumer.sh"
 fi

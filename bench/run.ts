@@ -21,6 +21,7 @@ import {
   writeRecords,
 } from './lib/report.js';
 import { MANY_FLAGS, runMany } from './many.js';
+import { OBSERVABILITY_FLAGS, runObservability } from './observability.js';
 import { runStampede, STAMPEDE_FLAGS } from './stampede.js';
 import { runStampedeCluster, STAMPEDE_CLUSTER_FLAGS } from './stampede-cluster.js';
 import { runWakeup, WAKEUP_FLAGS } from './wakeup.js';
@@ -36,6 +37,7 @@ const SCENARIOS = [
   'bus',
   'many',
   'many-cluster',
+  'observability',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -78,6 +80,7 @@ const runners: Record<Scenario, (redisUrl: string) => Promise<ScenarioReport>> =
   bus: (url) => runBus(parseBusFlags(argv), url),
   many: (url) => runMany(parseFlags('many', MANY_FLAGS, argv), url),
   'many-cluster': (url) => runMany(parseFlags('many', MANY_FLAGS, [...argv, '--cluster', '1']), url),
+  observability: (url) => runObservability(parseFlags('observability', OBSERVABILITY_FLAGS, argv), url),
 };
 
 const started = performance.now();

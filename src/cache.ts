@@ -20,6 +20,8 @@ import {
 import type { CacheEvents } from './events.js';
 import { LruLocalTier, NoLocalTier } from './memory/local-tier.js';
 import { MemoryNetwork } from './memory/memory-network.js';
+import { channels, traced, tracing } from './observability/channels.js';
+import { registerCache } from './observability/registry.js';
 import {
   type CacheOptions,
   type CallOptions,
@@ -94,6 +96,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly #closing = new AbortController();
   readonly #counts = new Map<string, number>();
   readonly #subscribed: Promise<void>;
+  readonly #unregister: () => void;
   #closed = false;
 
   /** Prefer `createCache(options)`. */
@@ -163,6 +166,7 @@ export class Cache extends EventEmitter<CacheEvents> {
     this.#engine = new GetOrLoad(node);
     this.#many = new GetOrLoadMany(node, this.#engine);
     this.#writes = new Writes(node);
+    this.#unregister = registerCache(o.prefix, this.#engine, this.#local);
     this.#subscription = new Subscription(node, this.#bus, this.#engine, () => {
       this.#counts.set('foreignMessages', (this.#counts.get('foreignMessages') ?? 0) + 1);
     });
@@ -316,7 +320,8 @@ export class Cache extends EventEmitter<CacheEvents> {
     if (!Array.isArray(list)) throw new InvalidArgumentError('keys', keys, 'a string or an array of strings');
     list.forEach(assertKey);
     if (list.length === 0) return;
-    await this.#writes.invalidate(list);
+    const context = () => ({ cache: this.#options.prefix, keys: list });
+    await traced(tracing.invalidate, context, () => this.#writes.invalidate(list));
   };
 
   /**
@@ -330,7 +335,8 @@ export class Cache extends EventEmitter<CacheEvents> {
       throw new InvalidArgumentError('tags', tags, 'a non-empty string or an array of them');
     }
     if (list.length === 0) return;
-    await this.#writes.invalidateTags(list);
+    const context = () => ({ cache: this.#options.prefix, tags: list });
+    await traced(tracing.invalidate, context, () => this.#writes.invalidateTags(list));
   };
 
   /** Counters of every event since creation, plus bus garbage and the local tier's size. */
@@ -351,6 +357,7 @@ export class Cache extends EventEmitter<CacheEvents> {
   readonly close = async (): Promise<void> => {
     if (this.#closed) return;
     this.#closed = true;
+    this.#unregister();
     this.#subscription.close();
     this.#closing.abort(new CacheClosedError());
     this.#waiters.notifyAll({ kind: 'closed' });
@@ -360,6 +367,7 @@ export class Cache extends EventEmitter<CacheEvents> {
 
   #emit<E extends keyof CacheEvents>(event: E, ...args: CacheEvents[E]): void {
     this.#counts.set(event, (this.#counts.get(event) ?? 0) + 1);
+    if (channels.event.hasSubscribers) channels.event.publish({ cache: this.#options.prefix, event, args });
     if (event === 'error') {
       // An unobserved 'error' must never throw out of the cache; and while the breaker is open, every call
       // that could not reach Redis is the outage `breakerOpen` announced, not news worth an event each.

@@ -16,6 +16,21 @@ export {
 } from './errors.js';
 export type { CacheEvents, Tier } from './events.js';
 export {
+  type BusMessage,
+  type CacheContext,
+  CHANNELS,
+  type CommitContext,
+  type EventMessage,
+  type InvalidateContext,
+  type LoadContext,
+  type LocalHitMessage,
+  type LookupContext,
+  type WaitContext,
+  type WakeKind,
+} from './observability/channels.js';
+export { METRIC_LIST, type MetricDefinition, type MetricKind } from './observability/metrics.js';
+export { type LookupRole, lookupRole } from './observability/role.js';
+export {
   type BreakerOptions,
   type CacheOptions,
   type CallOptions,

@@ -8,6 +8,21 @@ export type Operation = (caller: number) => Promise<unknown>;
 export interface Contender {
   readonly name: string;
   readonly op: Operation;
+  /**
+   * Runs before each of this contender's runs (warm-up included); the function it returns runs after. For
+   * process-wide state only one contender may have on (diagnostics channel subscribers, say).
+   */
+  readonly around?: () => () => void;
+}
+
+/** One timed run of a contender, inside its `around` hook. */
+async function contenderRun(contender: Contender, ms: number, concurrency: number) {
+  const after = contender.around?.();
+  try {
+    return await timedRun(contender.op, ms, concurrency);
+  } finally {
+    after?.();
+  }
 }
 
 /**
@@ -67,7 +82,7 @@ export async function interleavedRounds<T = never>(
   options: { rounds: number; ms: number; concurrency?: number; warmupMs?: number; probe?: RoundProbe<T> },
 ): Promise<RoundsResult<T>[]> {
   const concurrency = options.concurrency ?? 1;
-  for (const contender of contenders) await timedRun(contender.op, options.warmupMs ?? 300, concurrency);
+  for (const contender of contenders) await contenderRun(contender, options.warmupMs ?? 300, concurrency);
   const rounds = contenders.map(() => [] as number[]);
   const probes = contenders.map(() => [] as T[]);
   for (let round = 0; round < options.rounds; round += 1) {
@@ -75,7 +90,7 @@ export async function interleavedRounds<T = never>(
     if (round % 2 === 1) order.reverse();
     for (const index of order) {
       const finish = await options.probe?.();
-      const { operations, seconds } = await timedRun(contenders[index]!.op, options.ms, concurrency);
+      const { operations, seconds } = await contenderRun(contenders[index]!, options.ms, concurrency);
       rounds[index]!.push(operations / seconds);
       if (finish) probes[index]!.push(await finish(operations));
     }

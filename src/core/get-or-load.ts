@@ -1,4 +1,6 @@
 import { CacheClosedError } from '../errors.js';
+import { channels, isTraced, tracing } from '../observability/channels.js';
+import { afterWait, tracedWait } from '../observability/trace-wait.js';
 import type { CallPolicy } from '../options.js';
 import type { AcquireMode, Entry, Loader, Lookup, SharedRead, SharedTier } from '../types.js';
 import { idOf } from './envelope.js';
@@ -19,6 +21,9 @@ export type FirstAcquire = Pick<SharedTier, 'acquire'>;
 
 /** Returned by `freshLocalValue` when the fast path does not apply. */
 export const NOT_FRESH: unique symbol = Symbol('herdcache.notFresh');
+
+// Held in a constant: the local hit reads one property of it, not two.
+const hitChannel = channels.hit;
 
 // Woken followers re-check slightly after the lease should have expired, not exactly at it.
 const LEASE_EXPIRY_MARGIN = 25;
@@ -109,6 +114,7 @@ export class GetOrLoad {
   #countLocalHit(key: string, age: number): void {
     this.localHits += 1;
     if (this.hitObserved) this.#node.emitLocalHit(key, age);
+    if (hitChannel.hasSubscribers) publishLocalHit(this.#node, key, age);
   }
 
   /** The whole lookup, with how the value was served. */
@@ -121,6 +127,25 @@ export class GetOrLoad {
         this.#countLocalHit(key, now - entry.createdAt);
         return Promise.resolve(served<T>(entry, 'hit', 'local', now));
       }
+    }
+    if (!isTraced(tracing.lookup)) return this.#beyondFresh(key, loader, policy, entry, now, first);
+    const context = { cache: this.#node.options.prefix, key };
+    return tracing.lookup.tracePromise(
+      () => this.#beyondFresh(key, loader, policy, entry, now, first),
+      context,
+    );
+  }
+
+  /** A lookup the local tier cannot answer with a fresh value. */
+  #beyondFresh<T>(
+    key: string,
+    loader: Loader<T>,
+    policy: CallPolicy,
+    entry: Entry | undefined,
+    now: number,
+    first: FirstAcquire | undefined,
+  ): Promise<Lookup<T>> {
+    if (entry !== undefined) {
       if (canServeWhileRevalidating(entry, now)) {
         this.#refreshInBackground(key, loader, policy, entry, { background: true }, first);
         this.#node.emit('stale', { key, age: now - entry.createdAt, reason: 'revalidate' });
@@ -262,6 +287,7 @@ export class GetOrLoad {
     }
     // Armed before the first question about the lease, so a message published in between is not missed.
     const armed = node.waiters.arm(key);
+    let waited = false;
     const startedAt = node.clock.now();
     const giveUpAt = startedAt + node.options.waitTimeout;
     const hardAt = policy.hardTimeout > 0 ? startedAt + policy.hardTimeout : Number.POSITIVE_INFINITY;
@@ -310,7 +336,9 @@ export class GetOrLoad {
             }
             fill(node, key, stored, reading.encoded as string, stamp);
             if (!mode.background) node.emit('hit', { key, tier: 'shared', age: now - stored.createdAt });
-            return served(stored, 'hit', 'shared', now);
+            return waited
+              ? afterWait(served(stored, 'hit', 'shared', now))
+              : served(stored, 'hit', 'shared', now);
           case 'leader':
             return await this.#loads.lead(
               key,
@@ -376,13 +404,12 @@ export class GetOrLoad {
               read.remaining + LEASE_EXPIRY_MARGIN,
               softLeft,
             );
-            const outcome = await follow(this.#node, key, armed, wait, stale, {
-              holder: read.holder,
-              stamp,
-              offset,
-              since,
-            });
-            if (outcome !== undefined) return outcome;
+            const waiting = { cache: node.options.prefix, key, timeout: wait, offset, clock: node.clock };
+            const outcome = await tracedWait(waiting, read.remaining, armed, (watched) =>
+              follow(this.#node, key, watched, wait, stale, { holder: read.holder, stamp, offset, since }),
+            );
+            waited = true;
+            if (outcome !== undefined) return afterWait(outcome);
             request = { mode: 'read' };
           }
         }
@@ -391,4 +418,9 @@ export class GetOrLoad {
       armed.disarm();
     }
   }
+}
+
+/** Kept out of the local hit's own body, so that stays small enough for the compiler to inline. */
+function publishLocalHit(node: NodeState, key: string, age: number): void {
+  hitChannel.publish({ cache: node.options.prefix, key, age });
 }

@@ -1,4 +1,5 @@
 import { CacheClosedError, CacheError, EncodeError } from '../errors.js';
+import { traced, tracing } from '../observability/channels.js';
 import { applyAdaptivePolicy, type CallPolicy } from '../options.js';
 import type { Entry, EntryPolicy, Loader, Lookup, SharedTier } from '../types.js';
 import { every } from './clock.js';
@@ -93,7 +94,8 @@ export class Leader {
       this.#running.delete(controller);
     };
 
-    const load = (async (): Promise<Lookup<unknown>> => {
+    const loadContext = () => ({ cache: node.options.prefix, key, background: start.background });
+    const load = traced(tracing.load, loadContext, async (): Promise<Lookup<unknown>> => {
       let value: T;
       try {
         value = await runWithDeadline(node.clock, key, () => loader(context), policy.hardTimeout, controller);
@@ -149,7 +151,7 @@ export class Leader {
         tier: 'load',
         age: Math.max(0, node.clock.now() - finishedAt),
       };
-    })();
+    });
 
     const guarded = Promise.race([load, this.#closed]);
     if (
@@ -298,7 +300,9 @@ export class Leader {
     let stored: boolean;
     try {
       const head = messageHead('loaded', node.id, leaseToken, key);
-      stored = (await tier.commit(key, write, head, node.options.inlineValueLimit)).stored;
+      const commitContext = () => ({ cache: node.options.prefix, key, bytes: tail.length });
+      const commit = () => tier.commit(key, write, head, node.options.inlineValueLimit);
+      stored = (await traced(tracing.commit, commitContext, commit)).stored;
     } catch (error) {
       // Redis failed mid-write (out of memory, say): the value still serves this node, bounded by
       // maxLocalAge. Giving the lease back may still work (DEL and PUBLISH are allowed when writes are not),

@@ -1,3 +1,4 @@
+import { channels } from '../observability/channels.js';
 import type { Bus } from '../types.js';
 import { every } from './clock.js';
 import type { GetOrLoad } from './get-or-load.js';
@@ -65,6 +66,10 @@ export class Subscription {
 
   #onMessage(text: string): void {
     const message = parseMessage(text);
+    if (channels.bus.hasSubscribers) {
+      const bytes = Buffer.byteLength(text);
+      channels.bus.publish({ cache: this.#node.options.prefix, kind: message?.kind ?? 'foreign', bytes });
+    }
     if (message === undefined) {
       this.#onForeign();
       return;
