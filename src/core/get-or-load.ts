@@ -9,8 +9,8 @@ import { Loads, type Mode } from './loads.js';
 import { parseMessage, remoteFailure } from './messages.js';
 import { fill, type NodeState, newer, newToken, quietly, served, validEntry, validFor } from './node.js';
 import { canServeOnError, canServeWhileRevalidating, isFresh } from './policy.js';
-import { type Reading, readStored } from './reading.js';
-import { ServerClocks } from './server-clock.js';
+import { readStored } from './reading.js';
+import { SharedReads } from './shared-reads.js';
 import { SingleFlight } from './singleflight.js';
 
 /**
@@ -52,8 +52,8 @@ export class GetOrLoad {
   readonly #refreshedElsewhere = new Map<string, number>();
   /** Infinite without Redis: then nothing can be invalidated behind this node's back. */
   readonly #maxLocalAge: number;
-  /** Where each server's clock sits on this node's, so a plain GET can be judged without asking the time. */
-  readonly #serverClocks: ServerClocks;
+  /** Reads of the shared entry that take no lease. */
+  readonly #sharedReads: SharedReads;
   /** Fresh local hits so far, counted here because the hot path cannot afford an event per hit. */
   localHits = 0;
   /** Set by the cache while anyone listens to `hit`. */
@@ -65,7 +65,7 @@ export class GetOrLoad {
     this.#refreshes = new SingleFlight(node.generations);
     this.#loads = new Loads(node);
     this.#maxLocalAge = node.shared.distributed ? node.options.maxLocalAge : Number.POSITIVE_INFINITY;
-    this.#serverClocks = new ServerClocks(node.clock);
+    this.#sharedReads = new SharedReads(node);
   }
 
   /** A local entry this node may serve from memory: young enough, and not voided by a tag. */
@@ -167,32 +167,10 @@ export class GetOrLoad {
     if (local !== undefined && isFresh(local, node.clock.now())) return local.value;
     if (!node.shared.distributed) return undefined;
     const stamp = node.generations.stamp();
-    const reading = await quietly(node, this.#readShared(key, true));
+    const reading = await quietly(node, this.#sharedReads.read(key, true));
     if (reading?.entry === undefined || !isFresh(reading.entry, node.clock.now())) return undefined;
     fill(node, key, reading.entry, reading.encoded, stamp);
     return reading.entry.value;
-  }
-
-  /**
-   * One read of the shared entry without the lease, placed on this node's clock: a plain GET while this
-   * node knows where the server's clock is, else a read that also asks the server's time (and teaches it).
-   * With `reportProblems` false, foreign data under the key reads as nothing and is left for the lease
-   * script to report, so it is reported once.
-   */
-  async #readShared(key: string, reportProblems: boolean): Promise<Reading> {
-    const node = this.#node;
-    const domain = node.shared.clockDomain(key);
-    const offset = this.#serverClocks.offset(domain);
-    if (offset !== undefined) {
-      const raw = await node.shared.get(key);
-      if (raw !== undefined) return readStored(node, key, raw, undefined, offset, reportProblems);
-    }
-    const sentAt = node.clock.now();
-    const read = await node.shared.read(key);
-    if (!reportProblems && read.problem !== undefined) return {};
-    const problem = reportProblems ? read.problem : undefined;
-    const learned = this.#serverClocks.learn(domain, sentAt, read.serverNow);
-    return readStored(node, key, read.raw, problem, learned, reportProblems);
   }
 
   /** Another node stored a value for `key`: a stale copy here (served while it refreshed) is replaced. */
@@ -233,22 +211,6 @@ export class GetOrLoad {
     this.#refreshes.run(key, () => this.#resolve(key, loader, policy, entry, mode, first)).catch(() => {});
   }
 
-  /**
-   * A shared hit at the cost of a GET: one read of the entry and the server's clock, no lease logic. Only
-   * an entry that is fresh and not due for early refresh, as judged on this node's (conservative) view of
-   * the server's clock, is served; anything else goes to the lease script, which decides authoritatively.
-   */
-  async #freshSharedHit(key: string, stamp: number): Promise<Lookup<unknown> | undefined> {
-    const node = this.#node;
-    const reading = await this.#readShared(key, false);
-    const stored = reading.entry;
-    const now = node.clock.now();
-    if (stored === undefined || now >= stored.freshUntil || now >= stored.refreshAt) return undefined;
-    fill(node, key, stored, reading.encoded as string, stamp);
-    node.emit('hit', { key, tier: 'shared', age: now - stored.createdAt });
-    return served(stored, 'hit', 'shared', now);
-  }
-
   /** Redis failed the call: report it and go on without Redis. */
   #degrade<T>(
     error: unknown,
@@ -279,7 +241,7 @@ export class GetOrLoad {
     // A caller's first question is a plain read; the lease script runs only if that finds no fresh entry.
     if (!mode.background && node.shared.distributed && first === undefined) {
       try {
-        const hit = await this.#freshSharedHit(key, since);
+        const hit = await this.#sharedReads.freshHit(key, since);
         if (hit !== undefined) return hit;
       } catch (error) {
         return this.#degrade(error, key, loader, policy, local, mode, since);
@@ -316,7 +278,7 @@ export class GetOrLoad {
         } catch (error) {
           return this.#degrade(error, key, loader, policy, local, mode, since);
         }
-        const offset = this.#serverClocks.learn(node.shared.clockDomain(key), sentAt, read.serverNow);
+        const offset = this.#sharedReads.learn(key, sentAt, read.serverNow);
         // The entry being replaced was reported when it was found unusable: it is no news now.
         const replacing = request.mode === 'replace' && read.raw !== null && idOf(read.raw) === request.id;
         const reading = await readStored(node, key, replacing ? null : read.raw, read.problem, offset);
