@@ -2,7 +2,7 @@ import { type IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { NextFunction, Request, Response } from 'express';
-import { RevalidationError } from './errors.js';
+import { RevalidationError } from '../errors.js';
 
 /**
  * Background revalidation. When the cache refreshes an entry in the background (stale-while-revalidate,
