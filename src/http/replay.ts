@@ -65,8 +65,8 @@ export function ageSeconds(stored: StoredResponse, cachedForMs: number): number 
 }
 
 /**
- * The answer to a request from a stored response: 304 when its validator matches, no body for HEAD, a 206
- * with the bytes of `range` when one is given.
+ * The answer to a request from a stored response: 304 when its validator matches, a 206 with the bytes of
+ * `range` when one is given. For HEAD the body is there too, for adapters to leave out (see `Answer`).
  */
 export function replay(
   request: { readonly method: string; readonly headers: IncomingHttpHeaders },
@@ -101,6 +101,6 @@ export function replay(
   return {
     status: range === undefined ? stored.status : 206,
     headers,
-    body: request.method === 'HEAD' || stored.status === 204 ? undefined : body,
+    body: stored.status === 204 ? undefined : body,
   };
 }

@@ -42,6 +42,10 @@ describe('fastifyCache', () => {
     const later = await send(url);
     expect(later.headers['x-cache']).toBe('HIT');
     expect(later.headers['content-type']).toMatch(/json/);
+    const head = await send(url, { method: 'HEAD' });
+    expect(head.headers['x-cache']).toBe('HIT');
+    expect(head.headers['content-length']).toBe(String('{"calls":1}'.length));
+    expect(head.text).toBe('');
     expect(calls).toBe(1);
   });
 

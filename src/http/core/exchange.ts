@@ -24,7 +24,10 @@ export interface Answer {
   readonly status: number;
   /** In order; lower-case names from the store, then the cache's own (`Age`, `X-Cache`, ...). */
   readonly headers: readonly (readonly [string, HeaderValue])[];
-  /** Undefined: no body (HEAD, 204, 304); `Content-Length` is among the headers when there is one to give. */
+  /**
+   * Undefined: no body (204, 304). For HEAD it is given but must not be sent: Fastify needs it to state the
+   * length, the others leave it out. `Content-Length` is among the headers when there is one to give.
+   */
   readonly body: Buffer | undefined;
 }
 

@@ -47,7 +47,7 @@ export function expressExchange(
     send(answer) {
       for (const [name, value] of answer.headers) res.setHeader(name, value);
       res.statusCode = answer.status;
-      if (answer.body === undefined) res.end();
+      if (answer.body === undefined || req.method === 'HEAD') res.end();
       else res.end(answer.body);
     },
     async produce(conditionals, options): Promise<Production> {

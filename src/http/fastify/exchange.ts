@@ -103,7 +103,8 @@ export function fastifyExchange(
         return;
       }
       applyAnswer(reply, answer);
-      reply.send(answer.body ?? '');
+      // The body for HEAD too: Fastify's HEAD handling states its length and leaves it out.
+      reply.send(answer.body);
       decide('sent');
     },
     produce(conditionals, options) {

@@ -38,7 +38,7 @@ export async function tapPayload(
     // The engine's answer from the refreshed entry, on the response as it was before the route ran.
     for (const name of Object.keys(reply.getHeaders())) if (!(name in before)) reply.removeHeader(name);
     applyAnswer(reply, answer);
-    return answer.body ?? '';
+    return answer.body ?? null;
   }
   for (const name of options.strip) reply.removeHeader(name);
   const length = Number(headers['content-length']);

@@ -40,13 +40,14 @@ function labelled(response: Response, status: string | undefined): Response {
   return copy;
 }
 
-function responseOf(answer: Answer): Response {
+function responseOf(answer: Answer, method: string): Response {
   const headers = new Headers();
   for (const [name, value] of answer.headers) {
     if (typeof value === 'string') headers.append(name, value);
     else for (const item of value) headers.append(name, item);
   }
-  return new Response(answer.body ?? null, { status: answer.status, headers });
+  const body = method === 'HEAD' ? null : (answer.body ?? null);
+  return new Response(body, { status: answer.status, headers });
 }
 
 export function fetchExchange<A extends unknown[]>(
@@ -85,7 +86,7 @@ export function fetchExchange<A extends unknown[]>(
       }, reject);
     },
     send(answer) {
-      resolve(responseOf(answer));
+      resolve(responseOf(answer, request.method));
     },
     async produce(conditionals, options) {
       const headers = new Headers(request.headers);
