@@ -1,3 +1,4 @@
+import { Hono } from 'hono';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { cacheFetch } from '../../src/http/fetch/index.js';
 import { gate, Harness, nextLoad } from './helpers.js';
@@ -262,5 +263,38 @@ describe('cacheFetch: revalidation and invalidation', () => {
       throw new Error('boom');
     });
     await expect(handler(get('/x'))).rejects.toThrow('boom');
+  });
+});
+
+describe('cacheFetch with Hono', () => {
+  it('caches app.fetch: one handler run for concurrent requests, hits after, invalidation by POST', async () => {
+    const cache = await h.cache();
+    const app = new Hono();
+    const release = gate();
+    let calls = 0;
+    app.get('/items/:id', async (c) => {
+      calls += 1;
+      await release.promise;
+      c.header('cache-control', 'max-age=60');
+      return c.json({ id: c.req.param('id'), calls });
+    });
+    app.post('/items/:id', (c) => c.body(null, 204));
+    const handler = cacheFetch(cache, app.fetch);
+
+    const stored = nextLoad(cache);
+    const pending = Array.from({ length: 10 }, () => handler(get('/items/7')));
+    release.open();
+    const bodies = await Promise.all((await Promise.all(pending)).map((reply) => reply.json()));
+    await stored;
+    expect(calls).toBe(1);
+    expect(bodies).toEqual(Array(10).fill({ id: '7', calls: 1 }));
+    const hit = await handler(get('/items/7'));
+    expect(hit.headers.get('x-cache')).toBe('HIT');
+    expect(hit.headers.get('content-type')).toMatch(/json/);
+
+    expect((await handler(get('/items/7', {}, 'POST'))).status).toBe(204);
+    const after = await handler(get('/items/7'));
+    expect(after.headers.get('x-cache')).toBe('MISS');
+    expect(await after.json()).toEqual({ id: '7', calls: 2 });
   });
 });
