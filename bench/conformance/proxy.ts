@@ -20,7 +20,8 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-function connectionScoped(headers: IncomingMessage['headers']): Set<string> {
+/** Hop-by-hop fields and those `Connection` names: neither forwarded nor returned. */
+export function connectionScoped(headers: IncomingMessage['headers']): Set<string> {
   const named = String(headers.connection ?? '')
     .split(',')
     .map((name) => name.trim().toLowerCase());
@@ -82,7 +83,7 @@ function forward(origin: URL, req: Request, res: Response): void {
 
 // Every final status but 206 and 304: a proxy stores what its origin allows. The middleware still gives
 // heuristic freshness only to RFC 9110's heuristically cacheable statuses; the others need explicit freshness.
-const STATUSES = Array.from({ length: 400 }, (_, i) => 200 + i).filter((s) => s !== 206 && s !== 304);
+export const STATUSES = Array.from({ length: 400 }, (_, i) => 200 + i).filter((s) => s !== 206 && s !== 304);
 
 /** What the proxy app is built from. */
 export interface ProxyOptions {

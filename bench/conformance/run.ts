@@ -2,7 +2,8 @@
  * `npm run conformance`: the HTTP caching test suite (cache-tests) against `cacheResponses` as a reverse
  * proxy, in single-process mode and on a throwaway redis-server, beside the published results of the other
  * shared caches. Flags: `--mode single|redis|both` (default both), `--id TEST_ID` (one test, verbose),
- * `--report` (rewrite the conformance section of bench/README.md).
+ * `--report` (rewrite the conformance section of bench/README.md), `--adapter express|fetch` (default
+ * express: which adapter of the one HTTP cache core stands as the proxy).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import {
   type Scorer,
   summaryTable,
 } from './compare.js';
+import { startFetchProxy } from './fetch-proxy.js';
 import { startProxy } from './proxy.js';
 import {
   type Outcome,
@@ -66,6 +68,7 @@ const { values } = parseArgs({
     // The middleware's ttl for responses that state no freshness. A reverse proxy leaves them to RFC 9111's
     // heuristic; `--ttl 60000` gives them the cache's ttl, as an app's own routes would have.
     ttl: { type: 'string', default: 'heuristic' },
+    adapter: { type: 'string', default: 'express' },
   },
   strict: true,
 });
@@ -73,6 +76,15 @@ const mode = values.mode;
 if (mode !== 'single' && mode !== 'redis' && mode !== 'both') {
   throw new Error(`--mode must be single, redis or both, not ${mode}`);
 }
+
+const adapter = values.adapter;
+if (adapter !== 'express' && adapter !== 'fetch') {
+  throw new Error(`--adapter must be express or fetch, not ${adapter}`);
+}
+const start = adapter === 'fetch' ? startFetchProxy : startProxy;
+/** Column names carry the adapter unless it is the default one. */
+const named = (name: string) =>
+  adapter === 'express' ? name : name.replace('herdcache', `herdcache (${adapter})`);
 
 const ttl = values.ttl === 'heuristic' ? 'heuristic' : Number(values.ttl);
 if (ttl !== 'heuristic' && (!Number.isInteger(ttl) || ttl < 1)) {
@@ -93,7 +105,7 @@ async function runAgainst(
   appTtl: number | 'heuristic' = ttl,
 ): Promise<Record<string, Outcome> | undefined> {
   const origin = await startOrigin(current);
-  const proxy = await startProxy({ cache, origin: origin.url, ttl: appTtl });
+  const proxy = await start({ cache, origin: origin.url, ttl: appTtl });
   try {
     if (values.id !== undefined) {
       await runOne(current, proxy.url, values.id);
@@ -121,7 +133,7 @@ const ours: Column[] = [];
 const withTtl: Column[] = [];
 if (mode !== 'redis') {
   const results = await runAgainst(suite, createCache({ prefix: `conformance:${runId}:`, ttl: TTL }));
-  if (results) ours.push({ name: 'herdcache', results });
+  if (results) ours.push({ name: named('herdcache'), results });
 }
 // The ttl the app's own routes would have: responses that state no freshness get 60 s. Run so the tests of
 // what must never be stored are checked against a long lifetime (freshness-none, which many tests depend
@@ -132,14 +144,14 @@ if (mode !== 'redis' && values.id === undefined && ttl === 'heuristic') {
     createCache({ prefix: `conformance:${runId}:ttl:`, ttl: TTL }),
     TTL,
   );
-  if (results) withTtl.push({ name: `herdcache, ttl ${TTL / 1000} s`, results });
+  if (results) withTtl.push({ name: named(`herdcache, ttl ${TTL / 1000} s`), results });
 }
 if (mode !== 'single') {
   await withOwnRedis(async (redis) => {
     const cache = createCache({ redis, prefix: `conformance:${runId}:`, ttl: TTL });
     await cache.ready();
     const results = await runAgainst(suite, cache);
-    if (results) ours.push({ name: 'herdcache + Redis', results });
+    if (results) ours.push({ name: named('herdcache + Redis'), results });
   });
 }
 if (ours.length === 0) process.exit(0);

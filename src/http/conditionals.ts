@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { StoredResponse } from './stored.js';
 
 /**
@@ -16,35 +16,36 @@ export const CONDITIONAL = [
   'if-range',
 ] as const;
 
-/** The request's own conditional fields, kept while the route runs for the cache. */
+/** Values of conditional fields, by lower-case name. */
 export type Conditionals = Partial<Record<(typeof CONDITIONAL)[number], string | string[]>>;
 
-export function conditionalsOf(req: IncomingMessage): Conditionals {
+export function conditionalsOf(headers: IncomingHttpHeaders): Conditionals {
   const own: Conditionals = {};
   for (const name of CONDITIONAL) {
-    const value = req.headers[name];
+    const value = headers[name];
     if (value !== undefined) own[name] = value;
   }
   return own;
 }
 
-export function restoreConditionals(req: IncomingMessage, own: Conditionals): void {
+/** Replaces every conditional field of `headers` with those of `conditionals`. */
+export function setConditionals(headers: IncomingHttpHeaders, conditionals: Conditionals): void {
   for (const name of CONDITIONAL) {
-    const value = own[name];
-    if (value === undefined) delete req.headers[name];
-    else (req.headers as Record<string, string | string[]>)[name] = value;
+    const value = conditionals[name];
+    if (value === undefined) delete headers[name];
+    else (headers as Record<string, string | string[]>)[name] = value;
   }
 }
 
 /**
- * The route runs for the cache: without the client's conditionals, so it produces a whole response every
- * request can share, and with the stored response's own validators when there is one to revalidate (RFC
- * 9111 §4.3.1). Returns whether the request is now conditional.
+ * What the route runs for the cache with: none of the client's conditionals, so it produces a whole
+ * response every request can share, and the stored response's own validators when there is one to
+ * revalidate (RFC 9111 §4.3.1).
  */
-export function askConditionally(req: IncomingMessage, stale: StoredResponse | undefined): boolean {
-  for (const name of CONDITIONAL) delete req.headers[name];
+export function conditionalsFor(stale: StoredResponse | undefined): Conditionals {
   const { etag, lastModified } = stale?.validators ?? {};
-  if (etag !== undefined) req.headers['if-none-match'] = etag;
-  if (lastModified !== undefined) req.headers['if-modified-since'] = lastModified;
-  return etag !== undefined || lastModified !== undefined;
+  return {
+    ...(etag !== undefined ? { 'if-none-match': etag } : {}),
+    ...(lastModified !== undefined ? { 'if-modified-since': lastModified } : {}),
+  };
 }

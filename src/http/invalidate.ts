@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import { pathTag, type Target } from './key.js';
 
 /**
@@ -15,11 +14,11 @@ import { pathTag, type Target } from './key.js';
 export const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PROPFIND', 'SEARCH', 'REPORT']);
 
 /** Tags of the paths the response touched: its own, and same-host `Location` / `Content-Location`. */
-function touchedTags(target: Target, res: ServerResponse): string[] {
+function touchedTags(target: Target, header: (name: string) => unknown): string[] {
   const { host, path } = target;
   const paths = new Set([path]);
   for (const field of ['location', 'content-location']) {
-    const value = res.getHeader(field);
+    const value = header(field);
     if (typeof value !== 'string') continue;
     try {
       const url = new URL(value, `http://${host || 'localhost'}${path.startsWith('/') ? path : '/'}`);
@@ -32,25 +31,18 @@ function touchedTags(target: Target, res: ServerResponse): string[] {
 }
 
 /**
- * Holds back the end of a successful (2xx/3xx) response until the invalidation is done, so a client that
- * reads after its own write never gets the old entry from this node. The cache bounds every Redis call with
- * its deadline, and tags are invalidated in parallel, so the hold is at most about one deadline.
+ * Invalidates what a successful (2xx/3xx) response to an unsafe request touched, reading its headers with
+ * `header`. The adapter holds the response until the returned promise settles, so a client that reads after its own write never
+ * gets the old entry from this node. The cache bounds every Redis call with its deadline, and tags are
+ * invalidated in parallel, so the hold is at most about one deadline.
  */
-export function invalidateOnSuccess(
-  res: ServerResponse,
+export function invalidation(
   target: Target,
   invalidateTag: (tag: string) => Promise<void>,
-): void {
-  const end = res.end;
-  res.end = function (this: ServerResponse, ...args: unknown[]) {
-    res.end = end;
-    if (this.statusCode < 200 || this.statusCode >= 400)
-      return end.apply(this, args as Parameters<typeof end>);
-    const tags = touchedTags(target, this);
+): (header: (name: string) => unknown) => Promise<void> {
+  return async (header) => {
+    const tags = touchedTags(target, header);
     // A failed invalidation is already an `error` event on the cache; the response goes out regardless.
-    Promise.allSettled(tags.map((tag) => Promise.resolve().then(() => invalidateTag(tag)))).then(() =>
-      end.apply(this, args as Parameters<typeof end>),
-    );
-    return this;
-  } as typeof res.end;
+    await Promise.allSettled(tags.map((tag) => Promise.resolve().then(() => invalidateTag(tag))));
+  };
 }

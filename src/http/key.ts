@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Request } from 'express';
+import type { RequestView } from './core/exchange.js';
 
 /**
  * Cache keys and tags. Every key is a JSON array, so no two different requests can encode to the same text
@@ -14,7 +14,7 @@ const NAMESPACE = 'herdcache:http:2';
 export interface Target {
   /** The middleware's `namespace` option: apps that share a cache and a host name keep apart by it. */
   readonly namespace: string;
-  /** As Express resolves it: `X-Forwarded-Host` only counts when `trust proxy` trusts the peer. */
+  /** As the framework resolves it (Express: `X-Forwarded-Host` only counts when `trust proxy` trusts the peer). */
   readonly host: string;
   /** The raw path, as sent. */
   readonly path: string;
@@ -26,14 +26,14 @@ export interface Target {
  * The target of a request, with the query sorted when `sortQuery` asks for it. The port is left out on
  * purpose: the nodes of one fleet listen on ports of their own and must share entries.
  */
-export function targetOf(req: Request, sortQuery: boolean, namespace: string): Target {
-  const url = req.originalUrl ?? req.url ?? '/';
+export function targetOf(request: RequestView, sortQuery: boolean, namespace: string): Target {
+  const url = request.url;
   const mark = url.indexOf('?');
   const path = mark === -1 ? url : url.slice(0, mark);
   const raw = mark === -1 ? null : url.slice(mark + 1);
   return {
     namespace,
-    host: (req.hostname ?? '').toLowerCase(),
+    host: request.host,
     path,
     query: raw !== null && sortQuery ? sortedQuery(raw) : raw,
   };

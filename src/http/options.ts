@@ -1,9 +1,11 @@
-import type { Request } from 'express';
 import { InvalidOptionError } from '../errors.js';
 import { unknownOption } from '../options.js';
 
-/** Options of `cacheResponses`. Durations are milliseconds. */
-export interface CacheResponsesOptions {
+/**
+ * Options of the HTTP cache, the same for every adapter. Durations are milliseconds. `Req` is the
+ * framework's request type, which `userKey` receives.
+ */
+export interface HttpCacheOptions<Req> {
   /**
    * How long a response stays fresh when it carries no freshness of its own (no `s-maxage`, `max-age` or
    * `Expires`). Unset: the cache's `ttl`. `'heuristic'` leaves such responses to RFC 9111 §4.2.2, as a
@@ -43,7 +45,7 @@ export interface CacheResponsesOptions {
    * by user are treated like a private cache's: `Cache-Control: private` may be stored, `Set-Cookie` never.
    * @default undefined
    */
-  userKey?: (req: Request) => string | undefined;
+  userKey?: (req: Req) => string | undefined;
   /**
    * Keeps this middleware's entries apart from another app's. Keys hold the host name (not the port: the
    * nodes of a fleet listen on ports of their own), path and query, under the cache's `prefix`; two apps
@@ -74,13 +76,13 @@ export interface CacheResponsesOptions {
 }
 
 /** Every option with its default filled in. */
-export interface ResolvedResponseOptions {
+export interface ResolvedResponseOptions<Req = never> {
   readonly ttl: number | 'heuristic' | undefined;
   readonly statuses: ReadonlySet<number>;
   readonly maxBodySize: number;
   readonly hitForMiss: number;
   readonly sortQuery: boolean;
-  readonly userKey: ((req: Request) => string | undefined) | undefined;
+  readonly userKey: ((req: Req) => string | undefined) | undefined;
   readonly revalidationTimeout: number;
   readonly namespace: string;
   /** Lower case. */
@@ -88,7 +90,7 @@ export interface ResolvedResponseOptions {
   readonly forwardTargetedHeaders: boolean;
 }
 
-/** The defaults of `cacheResponses`, in one place. */
+/** The defaults of the HTTP cache options, in one place. */
 export const RESPONSE_CACHE_DEFAULTS = Object.freeze({
   statuses: Object.freeze([200]) as readonly number[],
   maxBodySize: 1_048_576,
@@ -165,8 +167,8 @@ function ttlOption(value: unknown): number | 'heuristic' | undefined {
   return value;
 }
 
-/** Validates the options once, when the middleware is created. */
-export function resolveResponseOptions(input: unknown): ResolvedResponseOptions {
+/** Validates the options once, when the middleware (or wrapper) is created. */
+export function resolveResponseOptions<Req>(input: unknown): ResolvedResponseOptions<Req> {
   if (input === undefined) input = {};
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new InvalidOptionError('options', input, 'an object');
@@ -175,7 +177,7 @@ export function resolveResponseOptions(input: unknown): ResolvedResponseOptions 
   for (const name of Object.keys(options)) {
     if (!KNOWN.has(name)) throw unknownOption(name, options[name], KNOWN);
   }
-  const o = options as CacheResponsesOptions;
+  const o = options as HttpCacheOptions<Req>;
   if (o.sortQuery !== undefined && typeof o.sortQuery !== 'boolean') {
     throw new InvalidOptionError('sortQuery', o.sortQuery, 'a boolean');
   }

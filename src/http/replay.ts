@@ -1,6 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Answer } from './core/exchange.js';
 import type { ByteRange } from './range.js';
-import type { StoredResponse } from './stored.js';
+import type { HeaderValue, StoredResponse } from './stored.js';
 
 /**
  * `X-Cache` values: how the cache took part in a response. `REVALIDATED`: the stored response, confirmed
@@ -64,46 +65,42 @@ export function ageSeconds(stored: StoredResponse, cachedForMs: number): number 
 }
 
 /**
- * Answers a request from a stored response: 304 when its validator matches, no body for HEAD, a 206 with
- * the bytes of `range` when one is given.
+ * The answer to a request from a stored response: 304 when its validator matches, a 206 with the bytes of
+ * `range` when one is given. For HEAD the body is there too, for adapters to leave out (see `Answer`).
  */
 export function replay(
-  req: IncomingMessage,
-  res: ServerResponse,
+  request: { readonly method: string; readonly headers: IncomingHttpHeaders },
   stored: StoredResponse,
   status: XCacheStatus,
   cachedForMs: number,
   stripped: readonly string[],
   range?: ByteRange,
-): void {
+): Answer {
   // If-None-Match, when present, decides alone (RFC 9110 13.2.2); If-Modified-Since only without it.
-  const ifNoneMatch = req.headers['if-none-match'];
+  const ifNoneMatch = request.headers['if-none-match'];
   const notModified =
     stored.status >= 200 &&
     stored.status < 300 &&
     (ifNoneMatch !== undefined
       ? etagMatches(ifNoneMatch, stored.etag)
-      : notModifiedSince(req.headers['if-modified-since'], stored));
+      : notModifiedSince(request.headers['if-modified-since'], stored));
+  const headers: [string, HeaderValue][] = [];
   for (const [name, value] of stored.headers) {
     if (name === 'content-length' || stripped.includes(name)) continue;
     if (notModified && !NOT_MODIFIED_FIELDS.has(name)) continue;
-    res.setHeader(name, value);
+    headers.push([name, value]);
   }
-  res.setHeader('Age', String(ageSeconds(stored, cachedForMs)));
-  res.setHeader('X-Cache', status);
-  if (notModified) {
-    res.statusCode = 304;
-    res.end();
-    return;
-  }
-  res.statusCode = stored.status;
+  headers.push(['Age', String(ageSeconds(stored, cachedForMs))], ['X-Cache', status]);
+  if (notModified) return { status: 304, headers, body: undefined };
   let body = bodyOf(stored);
   if (range !== undefined) {
-    res.statusCode = 206;
-    res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${body.length}`);
+    headers.push(['Content-Range', `bytes ${range.start}-${range.end}/${body.length}`]);
     body = body.subarray(range.start, range.end + 1);
   }
-  if (stored.status !== 204) res.setHeader('Content-Length', body.length);
-  if (req.method === 'HEAD' || stored.status === 204) res.end();
-  else res.end(body);
+  if (stored.status !== 204) headers.push(['Content-Length', String(body.length)]);
+  return {
+    status: range === undefined ? stored.status : 206,
+    headers,
+    body: stored.status === 204 ? undefined : body,
+  };
 }

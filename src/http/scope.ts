@@ -1,5 +1,6 @@
-import type { Request } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
 import { InvalidArgumentError } from '../errors.js';
+import type { RequestView } from './core/exchange.js';
 import { baseKey, pathTag, type Target, targetOf } from './key.js';
 import type { ResolvedResponseOptions } from './options.js';
 
@@ -22,22 +23,27 @@ export function headerValue(value: string | string[] | undefined): string | unde
 }
 
 /** A request body would be input the key does not cover. */
-function hasBody(req: Request): boolean {
-  const length = headerValue(req.headers['content-length']);
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  const length = headerValue(headers['content-length']);
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /** Where the request is keyed, or undefined when it must not share the cache. */
-export function scopeOf(req: Request, options: ResolvedResponseOptions): Scope | undefined {
-  if (hasBody(req)) return undefined;
-  if (/(?:^|,)\s*no-store\b/i.test(headerValue(req.headers['cache-control']) ?? '')) return undefined;
-  const user = options.userKey?.(req);
+export function scopeOf<Req>(
+  request: RequestView,
+  native: Req,
+  options: ResolvedResponseOptions<Req>,
+): Scope | undefined {
+  const headers = request.headers;
+  if (hasBody(headers)) return undefined;
+  if (/(?:^|,)\s*no-store\b/i.test(headerValue(headers['cache-control']) ?? '')) return undefined;
+  const user = options.userKey?.(native);
   if (user !== undefined && typeof user !== 'string') {
     throw new InvalidArgumentError('userKey(req)', user, 'a string or undefined');
   }
-  const credentials = req.headers.authorization !== undefined || req.headers.cookie !== undefined;
+  const credentials = headers.authorization !== undefined || headers.cookie !== undefined;
   if (credentials && user === undefined) return undefined;
-  const target = targetOf(req, options.sortQuery, options.namespace);
+  const target = targetOf(request, options.sortQuery, options.namespace);
   return {
     target,
     base: baseKey(target, user ?? null),

@@ -1,41 +1,11 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Capture, CaptureOptions } from '../core/exchange.js';
 
 /**
  * Taps a live response: everything still goes to the client as the route writes it, and a copy of the body
  * is kept until it is either complete or no longer wanted. The outcome is known as early as possible, so
  * requests waiting on an uncacheable response are released when its headers go out, not when it ends.
  */
-
-/** How a tapped response ended. */
-export type Capture =
-  | {
-      readonly kind: 'complete';
-      readonly status: number;
-      /** Every header as sent (names lower case). */
-      readonly headers: OutgoingHttpHeaders;
-      readonly body: Buffer;
-    }
-  /** Delivered to the client but not kept. `status` is unset when the headers never went out. */
-  | { readonly kind: 'passed'; readonly status: number | undefined; readonly reason: string }
-  /** The connection closed before the response finished. */
-  | { readonly kind: 'aborted' }
-  /**
-   * The route answered the cache's own conditional request with 304. Nothing went to the client: the
-   * response is still unsent, for the cache to answer from the refreshed entry.
-   */
-  | { readonly kind: 'not-modified'; readonly headers: OutgoingHttpHeaders };
-
-/** Limits and the storability check of one capture. */
-export interface CaptureOptions {
-  /** Bytes of body kept at most; past it the copy is dropped. */
-  readonly limit: number;
-  /** Called once, as the headers go out; a reason string means "do not keep this response". */
-  readonly onHeaders: (status: number, headers: OutgoingHttpHeaders) => string | undefined;
-  /** The request carries the cache's own validators: a 304 is the cache's to handle, not the client's. */
-  readonly interceptNotModified: boolean;
-  /** Fields kept in the copy but removed from what the client gets (lower case). */
-  readonly strip: readonly string[];
-}
 
 type Chunk = string | Uint8Array;
 

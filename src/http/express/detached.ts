@@ -2,7 +2,8 @@ import { type IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { NextFunction, Request, Response } from 'express';
-import { RevalidationError } from './errors.js';
+import { DROPPED_FROM_DETACHED } from '../core/detached.js';
+import { RevalidationError } from '../errors.js';
 
 /**
  * Background revalidation. When the cache refreshes an entry in the background (stale-while-revalidate,
@@ -28,25 +29,6 @@ export function claimDetached(req: IncomingMessage, owner: symbol): Starter | 'f
   entry.start = undefined;
   return start;
 }
-
-// Framing, connection-scoped and conditional fields: the copy asks for the whole current representation.
-const DROPPED = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'content-length',
-  'expect',
-  'if-none-match',
-  'if-modified-since',
-  'if-match',
-  'if-unmodified-since',
-  'if-range',
-  'range',
-]);
 
 const PEER_FIELDS = ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort', 'encrypted'];
 
@@ -107,7 +89,7 @@ function copyHeaders(headers: IncomingHttpHeaders): { headers: IncomingHttpHeade
   const copy: IncomingHttpHeaders = {};
   const raw: string[] = [];
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || DROPPED.has(name)) continue;
+    if (value === undefined || DROPPED_FROM_DETACHED.has(name)) continue;
     copy[name] = value;
     for (const item of Array.isArray(value) ? value : [value]) raw.push(name, item);
   }

@@ -1,0 +1,107 @@
+import type {
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  onRequestHookHandler,
+  onSendHookHandler,
+} from 'fastify';
+import type { Cache } from '../../cache.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { HttpCacheEngine, isCache } from '../core/engine.js';
+import { type HttpCacheOptions, resolveResponseOptions } from '../options.js';
+import { claimDetached, type Decision, fastifyExchange, type Pending } from './exchange.js';
+import { tapPayload } from './tap.js';
+
+export { ResponseAbortedError, ResponseStatusError, RevalidationError } from '../errors.js';
+export { RESPONSE_CACHE_DEFAULTS } from '../options.js';
+export type { XCacheStatus } from '../replay.js';
+
+/** Options of `fastifyCache`: those of `cacheResponses`, with `userKey` given the Fastify request. */
+export type FastifyCacheOptions = HttpCacheOptions<FastifyRequest>;
+
+/** The hooks of one cache instance, for a route's options or (through `plugin`) a whole instance. */
+export interface FastifyCache {
+  /** Decides, before the route, whether the cache answers, the route produces for the cache, or passes. */
+  readonly onRequest: onRequestHookHandler;
+  /** Taps what the route sends for the cache, and holds successful unsafe responses for invalidation. */
+  readonly onSend: onSendHookHandler;
+  /** Adds both hooks to the instance it is registered on (not encapsulated: its routes and children). */
+  readonly plugin: FastifyPluginCallback;
+}
+
+/**
+ * The HTTP cache of `herdcache/express`'s `cacheResponses` for Fastify 5, with the same options and rules:
+ * RFC 9111 shared-cache storage, fleet-wide coalescing of misses, revalidation with the route (background
+ * runs are injected into the same instance), `Age`, `X-Cache`, `ETag`/304, single byte ranges, `Vary`
+ * variants and invalidation by unsafe methods. `Set-Cookie` responses are never stored;
+ * `Authorization`/`Cookie` requests bypass unless `userKey` opts them in; a string or Buffer payload is
+ * stored when within `maxBodySize`, a stream payload never.
+ *
+ * @example
+ * const cached = fastifyCache(cache, { ttl: 10_000 });
+ * app.get('/products/:id', { onRequest: cached.onRequest, onSend: cached.onSend }, handler); // one route
+ * await app.register(cached.plugin); // or every route of this instance
+ * @throws InvalidArgumentError when `cache` is not a herdcache `Cache`.
+ * @throws InvalidOptionError naming the option and the value, for an invalid option.
+ */
+export function fastifyCache(cache: Cache, options?: FastifyCacheOptions): FastifyCache {
+  if (!isCache(cache)) throw new InvalidArgumentError('cache', cache, 'a Cache from createCache()');
+  const engine = new HttpCacheEngine<FastifyRequest>(cache, resolveResponseOptions<FastifyRequest>(options));
+  /** Identifies this instance's detached revalidation requests. */
+  const owner = Symbol('fastifyCache');
+  const pendings = new WeakMap<FastifyRequest, Pending>();
+
+  const onRequest = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply | undefined> => {
+    const claimed = claimDetached(request, owner);
+    if (claimed === 'foreign') return undefined;
+    const pending: Pending = {};
+    pendings.set(request, pending);
+    let decide!: (decision: Decision | Error) => void;
+    const decided = new Promise<Decision | Error>((resolve) => {
+      let done = false;
+      // At most one decision, whatever fails where.
+      decide = (decision) => {
+        if (done) return;
+        done = true;
+        resolve(decision);
+      };
+    });
+    const exchange = fastifyExchange(request, reply, pending, decide, owner);
+    if (claimed !== undefined) claimed(exchange);
+    else {
+      try {
+        engine.handle(exchange);
+      } catch (error) {
+        exchange.fail(error);
+      }
+    }
+    const decision = await decided;
+    if (decision instanceof Error) throw decision;
+    return decision === 'sent' ? reply : undefined;
+  };
+
+  const onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
+    const pending = pendings.get(request);
+    if (pending === undefined) return payload;
+    pendings.delete(request);
+    if (pending.invalidate !== undefined) {
+      if (reply.statusCode >= 200 && reply.statusCode < 400) {
+        await pending.invalidate((name) => reply.getHeader(name));
+      }
+      return payload;
+    }
+    return pending.capture === undefined ? payload : tapPayload(reply, payload, pending, pending.capture);
+  };
+
+  const plugin: FastifyPluginCallback = (instance, _options, done) => {
+    instance.addHook('onRequest', onRequest);
+    instance.addHook('onSend', onSend);
+    done();
+  };
+  // What fastify-plugin does: the hooks apply to the instance the plugin is registered on, not a child.
+  Object.assign(plugin, { [Symbol.for('skip-override')]: true });
+  return { onRequest, onSend, plugin };
+}
