@@ -40,7 +40,8 @@ missing=""
 for file in package.json README.md LICENSE CHANGELOG.md dist/index.js dist/index.d.ts dist/http/index.js \
   dist/http/index.d.ts dist/cjs/package.json dist/cjs/index.js dist/cjs/index.d.ts dist/cjs/http/index.js \
   dist/cjs/http/index.d.ts dist/otel/index.js dist/cjs/otel/index.js dist/prometheus/index.js \
-  dist/cjs/prometheus/index.js; do
+  dist/cjs/prometheus/index.js dist/http/fetch/index.js dist/cjs/http/fetch/index.js dist/http/fastify/index.js \
+  dist/cjs/http/fastify/index.js; do
   grep -qx "$file" "$work/files" || missing="$missing $file"
 done
 [ -z "$missing" ] || { echo "consumer check FAILED: the tarball lacks$missing" >&2; exit 1; }
@@ -55,7 +56,7 @@ echo "consumer: packed $(basename "$tarball"), $(wc -l <"$work/files") files"
 app="$work/app"
 mkdir "$app"
 echo '{ "name": "herdcache-consumer", "version": "1.0.0", "private": true }' >"$app/package.json"
-cp "$apps"/{esm.mjs,cjs.cjs,redis.mjs,redis.cjs,ts-cjs.cts,exit.mjs,otel.mjs,otel.cjs,tsconfig.json,tsconfig.commonjs.json} "$app/"
+cp "$apps"/{esm.mjs,cjs.cjs,redis.mjs,redis.cjs,ts-cjs.cts,exit.mjs,otel.mjs,otel.cjs,fetch.mjs,fetch.cjs,tsconfig.json,tsconfig.commonjs.json} "$app/"
 cd "$app"
 step "npm install" npm install --no-audit --no-fund --prefer-offline "$tarball" \
   "express@$(dev_version express)" "@types/express@$(dev_version @types/express)" \
@@ -94,7 +95,13 @@ exit_check() {
   [ "$status" != 124 ] || detail="$detail, killed after 10 s"
   if [ "$after" -le "$EXIT_LIMIT_MS" ]; then
     echo "consumer:   unreachable Redis, $detail"
-  elif [ "$EXIT_CHECK_KNOWN_FAILURE" = 1 ]; then
+  el# 7. The fetch adapter needs no framework: a plain Web Fetch API handler, imported and required.
+step "ESM app with herdcache/fetch" node fetch.mjs
+echo "consumer: $(sed -n 1p "$log")"
+step "CommonJS app with herdcache/fetch" node fetch.cjs
+echo "consumer: $(sed -n 1p "$log")"
+
+if [ "$EXIT_CHECK_KNOWN_FAILURE" = 1 ]; then
     echo "consumer:   KNOWN FAILURE (issue 12 item 5): unreachable Redis, $detail"
     exit_failures=$((exit_failures + 1))
   else
@@ -152,6 +159,12 @@ step "npm install observability peers" npm install --no-audit --no-fund --prefer
 step "ESM app with herdcache/otel" node otel.mjs
 echo "consumer: $(sed -n 1p "$log")"
 step "CommonJS app with herdcache/otel" node otel.cjs
+echo "consumer: $(sed -n 1p "$log")"
+
+# 7. The fetch adapter needs no framework: a plain Web Fetch API handler, imported and required.
+step "ESM app with herdcache/fetch" node fetch.mjs
+echo "consumer: $(sed -n 1p "$log")"
+step "CommonJS app with herdcache/fetch" node fetch.cjs
 echo "consumer: $(sed -n 1p "$log")"
 
 if [ "$EXIT_CHECK_KNOWN_FAILURE" = 1 ] && [ "$exit_failures" = 0 ]; then
