@@ -1,6 +1,7 @@
 import { type IncomingMessage, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
+import { HOP_BY_HOP } from '../../src/http/hop-by-hop.js';
 import { cacheResponses } from '../../src/http/index.js';
 import type { Cache } from '../../src/index.js';
 
@@ -8,17 +9,6 @@ import type { Cache } from '../../src/index.js';
  * The cache under test, as the suite expects one: a reverse proxy. Every request goes through
  * `cacheResponses` and then to the suite's origin server, so the origin stands in for the route.
  */
-
-// Hop-by-hop fields describe one connection (RFC 9110 §7.6.1); a proxy neither forwards nor returns them.
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 /** Hop-by-hop fields and those `Connection` names: neither forwarded nor returned. */
 export function connectionScoped(headers: IncomingMessage['headers']): Set<string> {

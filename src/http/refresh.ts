@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { HOP_BY_HOP } from './hop-by-hop.js';
 import type { Verdict } from './storability.js';
 import { type StoredResponse, storeResponse } from './stored.js';
 
@@ -8,18 +9,7 @@ import { type StoredResponse, storeResponse } from './stored.js';
  */
 
 // §3.2: never taken from a 304 (the stored body's length stands; connection-scoped and our own fields).
-const NOT_UPDATED = new Set([
-  'content-length',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'set-cookie',
-  'x-cache',
-]);
+const NOT_UPDATED = new Set([...HOP_BY_HOP, 'content-length', 'set-cookie', 'x-cache']);
 
 /** The stored response's header fields with those of the 304 laid over them. */
 export function mergedHeaders(

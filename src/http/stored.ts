@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { parseAge } from './fields.js';
+import { HOP_BY_HOP } from './hop-by-hop.js';
 import { varyValues } from './key.js';
 
 /**
@@ -52,15 +53,9 @@ export const PASS: PassMarker = Object.freeze({ format: FORMAT, pass: true });
 
 // Hop-by-hop fields describe one connection, not the resource; ours are recomputed on every replay.
 const NOT_STORED = new Set([
-  'connection',
-  'keep-alive',
+  ...HOP_BY_HOP,
   'proxy-authenticate',
   'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
   'set-cookie',
   'age',
   'x-cache',
