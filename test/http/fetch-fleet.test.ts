@@ -1,10 +1,9 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type FixtureProcess, startFixtureProcess } from './fixture-process.js';
 import { callsKey } from './fixtures/app.js';
 import { slowFetchServer } from './fixtures/fetch-app.js';
 import { Harness, send } from './helpers.js';
@@ -12,20 +11,14 @@ import { Harness, send } from './helpers.js';
 const SERVER = fileURLToPath(new URL('./fixtures/fetch-server.ts', import.meta.url));
 
 let h: Harness;
-let child: ChildProcess | undefined;
+let child: FixtureProcess | undefined;
 let counter: Redis | undefined;
 let server: Server | undefined;
 beforeEach(() => {
   h = new Harness();
 });
 afterEach(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child?.kill('SIGKILL'), 3_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await child?.stop();
   child = undefined;
   if (server) {
     server.closeAllConnections();
@@ -37,18 +30,10 @@ afterEach(async () => {
   await h.close();
 });
 
-/** Starts the fetch fixture server in its own process, on the same Redis and prefix; resolves with its URL. */
+/** Starts the fixture server in its own process, on the same Redis and prefix; resolves with its URL. */
 async function startChild(): Promise<string> {
-  child = fork(SERVER, [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, HERDCACHE_TEST_REDIS_URL: h.redisUrl, HERDCACHE_TEST_PREFIX: h.prefix },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = once(child, 'exit').then(([code]) => {
-    throw new Error(`fixture server exited early with ${code}`);
-  });
-  const [message] = (await Promise.race([once(child, 'message'), exited])) as [{ port: number }];
-  return `http://127.0.0.1:${message.port}`;
+  child = await startFixtureProcess(SERVER, h.redisUrl, h.prefix);
+  return child.url;
 }
 
 describe('cacheFetch: coalescing across processes', () => {
@@ -66,6 +51,6 @@ describe('cacheFetch: coalescing across processes', () => {
     expect(replies.every((reply) => reply.status === 200)).toBe(true);
     expect(new Set(replies.map((reply) => reply.text)).size).toBe(1);
     const producer = JSON.parse(replies[0]?.text ?? '{}').pid;
-    expect([process.pid, child?.pid]).toContain(producer);
+    expect([process.pid, child?.child.pid]).toContain(producer);
   });
 });

@@ -1,27 +1,20 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type FixtureProcess, startFixtureProcess } from './fixture-process.js';
 import { callsKey, slowApp } from './fixtures/app.js';
 import { Harness, send } from './helpers.js';
 
 const SERVER = fileURLToPath(new URL('./fixtures/server.ts', import.meta.url));
 
 let h: Harness;
-let child: ChildProcess | undefined;
+let child: FixtureProcess | undefined;
 let counter: Redis | undefined;
 beforeEach(() => {
   h = new Harness();
 });
 afterEach(async () => {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child?.kill('SIGKILL'), 3_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await child?.stop();
   child = undefined;
   await counter?.del(callsKey(h.prefix));
   counter?.disconnect();
@@ -30,16 +23,8 @@ afterEach(async () => {
 
 /** Starts the fixture server in its own process, on the same Redis and prefix; resolves with its URL. */
 async function startChild(): Promise<string> {
-  child = fork(SERVER, [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, HERDCACHE_TEST_REDIS_URL: h.redisUrl, HERDCACHE_TEST_PREFIX: h.prefix },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = once(child, 'exit').then(([code]) => {
-    throw new Error(`fixture server exited early with ${code}`);
-  });
-  const [message] = (await Promise.race([once(child, 'message'), exited])) as [{ port: number }];
-  return `http://127.0.0.1:${message.port}`;
+  child = await startFixtureProcess(SERVER, h.redisUrl, h.prefix);
+  return child.url;
 }
 
 describe('coalescing across processes', () => {
@@ -56,6 +41,6 @@ describe('coalescing across processes', () => {
     expect(new Set(replies.map((reply) => reply.text)).size).toBe(1);
     // Both processes served the one response; only its producer saw a miss it led.
     const producer = JSON.parse(replies[0]?.text ?? '{}').pid;
-    expect([process.pid, child?.pid]).toContain(producer);
+    expect([process.pid, child?.child.pid]).toContain(producer);
   });
 });
