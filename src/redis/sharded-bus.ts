@@ -176,10 +176,15 @@ export class ShardedBus implements Bus {
     );
   }
 
-  /** PINGs every subscriber connection; the beat comes back once all of them have answered. */
+  /**
+   * PINGs every subscriber connection; the beat comes back once all of them have answered. Resolves at once
+   * (the pings are the delivery, and one that never answers is what the heartbeat exists to notice), and
+   * rejects while a rebuild is under way: there is no connection to prove then, and a beat counted as sent
+   * would be counted as missed, forcing a second rebuild after every rebuild longer than two beats.
+   */
   async beat(message: string): Promise<void> {
     const shards = this.#shards;
-    if (shards.length === 0) return;
+    if (shards.length === 0) throw new Error('the sharded subscriptions are being rebuilt');
     const generation = this.#generation;
     Promise.all(shards.map((shard) => shard.ping(message))).then(
       () => {

@@ -75,6 +75,28 @@ describe('ShardedBus', () => {
     expect(lost[3]).toBe('subscriber reconnected');
     await bus.close();
   });
+
+  it('sends no heartbeat while a rebuild is under way, so a long rebuild is not judged a missed beat', async () => {
+    const { cluster, shards, releases } = fakeCluster();
+    const bus = new ShardedBus(cluster, new KeySpace('p:', 'sharded'), new OutageReporter(() => {}));
+    const heard: string[] = [];
+    const subscribed = bus.subscribe(
+      (message) => heard.push(message),
+      () => {},
+    );
+    await until(() => releases.length === 1);
+    releases[0]?.();
+    await subscribed;
+    await bus.beat('beat-1');
+    await until(() => heard.length === 1);
+
+    shards[0]?.emit('moved');
+    await until(() => releases.length === 2);
+    await expect(bus.beat('beat-2')).rejects.toThrow(/rebuilt/);
+    releases[1]?.();
+    await until(() => shards.length === 2);
+    await bus.close();
+  });
 });
 
 /** Lets pending promise callbacks run until `done()` holds (bounded, so a bug fails instead of hanging). */
