@@ -11,7 +11,8 @@ class Pending implements QueuedDeadline {
   done = false;
   /** Whether this call was already given its one more deadline. */
   extended = false;
-  readonly onExpire: () => void;
+  /** Dropped once settled: it holds its call's promise, which must not live on until the deadline. */
+  onExpire: (() => void) | undefined;
 
   constructor(due: number, onExpire: () => void) {
     this.due = due;
@@ -20,6 +21,7 @@ class Pending implements QueuedDeadline {
 
   settle(): void {
     this.done = true;
+    this.onExpire = undefined;
   }
 }
 
@@ -43,9 +45,19 @@ export class DeadlineQueue {
     this.#length = length;
   }
 
+  /** How many deadlines the queue holds: those in flight, and settled ones behind one still in flight. */
+  get held(): number {
+    return this.#queue.length - this.#head;
+  }
+
   /** Calls `onExpire` once the deadline has passed, unless settled before. */
   add(onExpire: () => void): QueuedDeadline {
     const pending = new Pending(this.#clock.now() + this.#length, onExpire);
+    // Calls on one connection are answered in order, so the settled ones are mostly at the head: dropping
+    // them here keeps the queue as long as the calls in flight, instead of every call of the last deadline
+    // (tens of thousands of objects a busy process would otherwise carry into the old generation).
+    while (this.#head < this.#queue.length && (this.#queue[this.#head] as Pending).done) this.#head += 1;
+    this.#compact();
     this.#queue.push(pending);
     if (!this.#armed) this.#arm(this.#length);
     return pending;
@@ -80,7 +92,7 @@ export class DeadlineQueue {
     if (next !== undefined) this.#arm(next.due - now);
     if (expired.length > 0) {
       this.#clock.afterPendingIo(() => {
-        for (const pending of expired) if (!pending.done) pending.onExpire();
+        for (const pending of expired) if (!pending.done) pending.onExpire?.();
       });
     }
   }
@@ -88,9 +100,9 @@ export class DeadlineQueue {
   /** Drops the slots already passed, once they are most of the array. */
   #compact(): void {
     if (this.#head === this.#queue.length) {
-      this.#queue = [];
+      this.#queue.length = 0;
       this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+    } else if (this.#head > 64 && this.#head * 2 > this.#queue.length) {
       this.#queue = this.#queue.slice(this.#head);
       this.#head = 0;
     }

@@ -88,12 +88,28 @@ class HeaderCursor {
     return field;
   }
 
-  /** The next field as a safe integer, or undefined if it is missing or not one. */
+  /**
+   * The next field as a safe integer (decimal digits, an optional minus: what the scripts write with %d),
+   * or undefined if it is missing or not one. Read in place, digit by digit: no string per number.
+   */
   integer(): number | undefined {
-    const field = this.text();
-    if (field === undefined || field.length === 0) return undefined;
-    const value = Number(field);
-    return Number.isSafeInteger(value) ? value : undefined;
+    if (this.#at > this.#end) return undefined;
+    const raw = this.#raw;
+    let at = this.#at;
+    const negative = raw.charCodeAt(at) === 45; // '-'
+    if (negative) at += 1;
+    const first = at;
+    let value = 0;
+    for (; at < this.#end; at += 1) {
+      const digit = raw.charCodeAt(at) - 48;
+      if (digit < 0 || digit > 9) break;
+      value = value * 10 + digit;
+    }
+    const ended = at === this.#end || raw.charCodeAt(at) === 32; // ' '
+    this.#at = at + 1;
+    // Anything else makes the whole header corrupt: where the next field starts no longer matters.
+    if (!ended || at === first || !Number.isSafeInteger(value)) return undefined;
+    return negative ? -value : value;
   }
 
   get done(): boolean {

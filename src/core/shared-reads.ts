@@ -28,19 +28,28 @@ export class SharedReads {
    * With `reportProblems` false, foreign data under the key reads as nothing and is left for the lease
    * script to report, so it is reported once.
    */
-  async read(key: string, reportProblems: boolean): Promise<Reading> {
+  read(key: string, reportProblems: boolean): Promise<Reading> {
     const node = this.#node;
-    const domain = node.shared.clockDomain(key);
-    const offset = this.#serverClocks.offset(domain);
-    if (offset !== undefined) {
-      const raw = await node.shared.get(key);
-      if (raw !== undefined) return readStored(node, key, raw, undefined, offset, reportProblems);
-    }
+    const offset = this.#serverClocks.offset(node.shared.clockDomain(key));
+    if (offset === undefined) return this.#readWithTime(key, reportProblems);
+    // Chained, not awaited in an async function: this is every shared hit's path, and each async layer
+    // costs a promise and a turn of the microtask queue.
+    return node.shared
+      .get(key)
+      .then((raw) =>
+        raw === undefined
+          ? this.#readWithTime(key, reportProblems)
+          : readStored(node, key, raw, undefined, offset, reportProblems),
+      );
+  }
+
+  async #readWithTime(key: string, reportProblems: boolean): Promise<Reading> {
+    const node = this.#node;
     const sentAt = node.clock.now();
     const read = await node.shared.read(key);
     if (!reportProblems && read.problem !== undefined) return {};
     const problem = reportProblems ? read.problem : undefined;
-    const learned = this.#serverClocks.learn(domain, sentAt, read.serverNow);
+    const learned = this.#serverClocks.learn(node.shared.clockDomain(key), sentAt, read.serverNow);
     return readStored(node, key, read.raw, problem, learned, reportProblems);
   }
 
@@ -49,14 +58,15 @@ export class SharedReads {
    * an entry that is fresh and not due for early refresh, as judged on this node's (conservative) view of
    * the server's clock, is served; anything else goes to the lease script, which decides authoritatively.
    */
-  async freshHit(key: string, stamp: number): Promise<Lookup<unknown> | undefined> {
-    const node = this.#node;
-    const reading = await this.read(key, false);
-    const stored = reading.entry;
-    const now = node.clock.now();
-    if (stored === undefined || now >= stored.freshUntil || now >= stored.refreshAt) return undefined;
-    fill(node, key, stored, reading.encoded as string, stamp);
-    node.emit('hit', { key, tier: 'shared', age: now - stored.createdAt });
-    return served(stored, 'hit', 'shared', now);
+  freshHit(key: string, stamp: number): Promise<Lookup<unknown> | undefined> {
+    return this.read(key, false).then((reading) => {
+      const stored = reading.entry;
+      const node = this.#node;
+      const now = node.clock.now();
+      if (stored === undefined || now >= stored.freshUntil || now >= stored.refreshAt) return undefined;
+      fill(node, key, stored, reading.encoded as string, stamp);
+      node.emit('hit', { key, tier: 'shared', age: now - stored.createdAt });
+      return served(stored, 'hit', 'shared', now);
+    });
   }
 }

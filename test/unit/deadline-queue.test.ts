@@ -59,6 +59,22 @@ describe('DeadlineQueue', () => {
     expect(expired).toEqual(['b']);
   });
 
+  it('lets go of settled deadlines before they fall due: a busy process holds only the calls in flight', () => {
+    const { clock, jump } = manualClock();
+    const queue = new DeadlineQueue(clock, 500);
+    const expired: string[] = [];
+    for (let i = 0; i < 10_000; i++) queue.add(() => expired.push('settled')).settle();
+    const slow = queue.add(() => expired.push('slow'));
+    for (let i = 0; i < 100; i++) queue.add(() => expired.push('settled')).settle();
+    // Settled calls queued behind one in flight wait for it; every other one is gone.
+    expect(queue.held).toBe(101);
+    slow.settle();
+    queue.add(() => expired.push('last'));
+    expect(queue.held).toBe(1);
+    jump(500);
+    expect(expired).toEqual(['last']);
+  });
+
   it('gives calls one more deadline, once, when the timer fired more than half a deadline late', () => {
     const { clock, jump } = manualClock();
     const queue = new DeadlineQueue(clock, 100);

@@ -64,6 +64,13 @@ describe('envelope', () => {
     });
   });
 
+  it('reads negative numbers and numbers at the end of the header', () => {
+    expect(readEnvelope('k', 'hc2 id -5 2 3 4 5 1 t -7\n1', jsonCodec)).toMatchObject({
+      createdAt: -5,
+      tagStamps: [-7],
+    });
+  });
+
   it('tells a tag named "-" from no tags at all', () => {
     expect(readEnvelope('k', stored(['-'], [7]), jsonCodec).tags).toEqual(['-']);
     expect(readEnvelope('k', stored([], []), jsonCodec).tags).toEqual([]);
@@ -75,6 +82,11 @@ describe('envelope', () => {
     ['hc1 id 1 2 3 4 5 -\n1'],
     ['hc2 id 1 2 3 4 5\n1'],
     ['hc2 id 1 x 3 4 5 0\n1'],
+    ['hc2 id 1 2x 3 4 5 0\n1'],
+    ['hc2 id 1 1.5 3 4 5 0\n1'],
+    ['hc2 id 1 - 3 4 5 0\n1'],
+    ['hc2 id 1  3 4 5 0\n1'],
+    ['hc2 id 1 99999999999999999999 3 4 5 0\n1'],
     ['hc2 id 1 2 3 4 5 1\n1'],
     ['hc2 id 1 2 3 4 5 1 tag x\n1'],
     ['hc2 id 1 2 3 4 5 1 %E0%A4%A tag 1\n1'],
