@@ -234,7 +234,8 @@ export class RedisTier implements SharedTier {
     const notReady = this.#notReady();
     const name = this.#keys.value(key);
     // Without an async function when the connection is up: this is every shared hit's round trip.
-    const sent = notReady === undefined ? this.#client.get(name) : notReady.then(() => this.#client.get(name));
+    const sent =
+      notReady === undefined ? this.#client.get(name) : notReady.then(() => this.#client.get(name));
     return sent.catch((error: unknown) => {
       // Something that is not a string sits under the key: the scripts report (and replace) it.
       if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return undefined;
