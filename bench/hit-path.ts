@@ -106,13 +106,18 @@ export async function runHitPath(flags: HitPathFlags, redisUrl: string): Promise
   process.stdout.write('hit-path: local tier ... ');
   const local = await localTier(redisUrl, namespace, flags);
   process.stdout.write('shared tier ... ');
-  const shared = await sharedTier(redisUrl, namespace, flags, VALUE);
+  const shared = await sharedTier(redisUrl, namespace, flags, VALUE, flags.concurrency);
+  process.stdout.write('one caller ... ');
+  const single = await sharedTier(redisUrl, namespace, flags, VALUE, 1);
   console.log('done');
   const localRatio = local[0]!.median / local[1]!.median;
   const sharedRatio = shared[0]!.median / shared[1]!.median;
   const cpu = shared.map((r) => cpuMicrosPerRead(r));
   const clientCpu = shared.map((r) => cpuMicrosPerRead(r, true));
   const cpuRatio = cpu[0]! / cpu[1]!;
+  const singleCpu = single.map((r) => cpuMicrosPerRead(r));
+  const singleCpuRatio = singleCpu[0]! / singleCpu[1]!;
+  const singleCpuVerdict = verdict(singleCpuRatio <= SHARED_CPU_TARGET);
   const localVerdict = verdict(localRatio >= LOCAL_HIT_TARGET);
   const sharedVerdict = verdict(sharedRatio >= SHARED_HIT_TARGET);
   const cpuVerdict = verdict(cpuRatio <= SHARED_CPU_TARGET);
@@ -133,10 +138,12 @@ export async function runHitPath(flags: HitPathFlags, redisUrl: string): Promise
     '',
     table([...headers, 'Redis CPU / read (median)', 'Redis CPU vs baseline'], sharedRows),
     '',
+    `**One caller** (each read is one command in and one reply out, for both: Redis's CPU per read compares the commands, not how many of them a faster client packs into each of Redis's socket reads, which at ${flags.concurrency} callers favours the faster contender): Redis spends **${fmt.ratio(singleCpu[0]!, 2)} µs** per herdcache read, **${fmt.ratio(singleCpuRatio, 2)}×** a GET's, target ≤ ${SHARED_CPU_TARGET}×: **${singleCpuVerdict.text}**; throughput ${fmt.pct(single[0]!.median / single[1]!.median, 0)} of the GET loop's (${fmt.int(single[0]!.median)} vs ${fmt.int(single[1]!.median)} reads/s).`,
+    '',
     `Redis CPU = \`used_cpu_user + used_cpu_sys\` (\`INFO cpu\`) over each round / reads in it. Redis commands per read over all timed rounds, × Redis's time inside one call (\`INFO commandstats\` calls and usec; scripts' inner calls included, and a script's time includes theirs; INFO itself left out): herdcache: ${commandsPerRead(shared[0]!)}; GET + JSON.parse: ${commandsPerRead(shared[1]!)}. This process's own CPU per read (\`process.cpuUsage\`, median; Node and Redis share the cores): herdcache ${fmt.ratio(clientCpu[0]!, 2)} µs, GET + JSON.parse ${fmt.ratio(clientCpu[1]!, 2)} µs.`,
   ].join('\n');
   console.log(`\n${markdown}\n`);
-  const records = [...local, ...shared].map((r) => ({
+  const records = [...local, ...shared, ...single].map((r) => ({
     name: r.name,
     median: r.median,
     rounds: r.rounds,
@@ -154,6 +161,8 @@ export async function runHitPath(flags: HitPathFlags, redisUrl: string): Promise
         cpuMicrosPerRead: cpu,
         clientCpuMicrosPerRead: clientCpu,
         cpuRatio,
+        singleCpuMicrosPerRead: singleCpu,
+        singleCpuRatio,
         params: { ...flags },
       },
     ],
@@ -165,9 +174,14 @@ export async function runHitPath(flags: HitPathFlags, redisUrl: string): Promise
         verdict: sharedVerdict,
       },
       {
-        what: 'Redis CPU per shared hit vs per GET',
+        what: `Redis CPU per shared hit vs per GET, ${flags.concurrency} callers`,
         figure: `${fmt.ratio(cpuRatio, 2)}×`,
         verdict: cpuVerdict,
+      },
+      {
+        what: 'Redis CPU per shared hit vs per GET, one caller',
+        figure: `${fmt.ratio(singleCpuRatio, 2)}×`,
+        verdict: singleCpuVerdict,
       },
     ],
   };

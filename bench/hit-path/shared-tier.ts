@@ -51,25 +51,31 @@ function redisRounds(probe: RedisProbe): RoundProbe<RoundCost> {
 }
 
 /**
- * herdcache with `local: false` against a bare GET + JSON.parse of the same `value`, `flags.concurrency`
- * callers, Redis's CPU time and command counters read around every timed round.
+ * herdcache with `local: false` against a bare GET + JSON.parse of the same `value`, `concurrency` callers,
+ * Redis's CPU time and command counters read around every timed round.
  */
 export async function sharedTier(
   redisUrl: string,
   namespace: string,
   flags: HitPathFlags,
   value: unknown,
+  concurrency: number,
 ): Promise<RoundsResult<RoundCost>[]> {
-  const cache = createCache({ redis: redisUrl, prefix: `${namespace}:shared:`, ttl: 600_000, local: false });
+  const cache = createCache({
+    redis: redisUrl,
+    prefix: `${namespace}:shared${concurrency}:`,
+    ttl: 600_000,
+    local: false,
+  });
   cache.on('error', () => {});
   await cache.ready();
   const loader = async () => value;
   // One key per caller: callers of one key would share a round trip through herdcache's single-flight,
   // which is real but would hide the cost of a hit.
-  const keys = Array.from({ length: flags.concurrency }, (_, i) => `warm${i}`);
+  const keys = Array.from({ length: concurrency }, (_, i) => `warm${i}`);
   const redis = new Redis(redisUrl);
   const probe = new RedisProbe(redisUrl);
-  const bareKeys = keys.map((key) => `${namespace}:bare:${key}`);
+  const bareKeys = keys.map((key) => `${namespace}:bare${concurrency}:${key}`);
   for (const [i, key] of keys.entries()) {
     await cache.cached(key, loader);
     await redis.set(bareKeys[i]!, JSON.stringify(value));
@@ -90,7 +96,7 @@ export async function sharedTier(
       {
         rounds: flags.rounds,
         ms: flags['round-ms'],
-        concurrency: flags.concurrency,
+        concurrency,
         probe: redisRounds(probe),
       },
     );
