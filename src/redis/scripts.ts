@@ -25,13 +25,11 @@ local BACKOFF = '!backoff:'
 export interface LuaScript {
   readonly source: string;
   readonly sha: string;
-  /** How many keys it takes; 0 when that varies (ACQUIRE_MANY). */
-  readonly keys: number;
 }
 
-function script(keys: number, body: string): LuaScript {
+function script(body: string): LuaScript {
   const source = PRELUDE + body;
-  return { source, sha: createHash('sha1').update(source).digest('hex'), keys };
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
 /**
@@ -88,7 +86,6 @@ end
  * `SharedTier.acquire`.
  */
 export const ACQUIRE = script(
-  2,
   `${TAKE}
 local now = clock()
 local r = take(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], now)
@@ -102,7 +99,6 @@ return {r[1], r[2], r[3], now, r[4], r[5]}
  * batch. Returns {server time, {raw, role, remaining, detail, problem} per key}. See `SharedTier.acquireMany`.
  */
 export const ACQUIRE_MANY = script(
-  0,
   `${TAKE}
 local now = clock()
 local out = {now}
@@ -132,7 +128,6 @@ end
  * publish command. Stores only while the token holds the lease. Returns {stored 1/0, server time}.
  */
 export const COMMIT = script(
-  2,
   `${STORE}
 local now = clock()
 if get(KEYS[2]) ~= ARGV[1] then return {0, now} end
@@ -149,7 +144,6 @@ return {1, now}
  * returns server time.
  */
 export const WRITE = script(
-  2,
   `${STORE}
 local now = clock()
 store(KEYS[1], now)
@@ -165,7 +159,6 @@ return now
  * backoff marker names the failed load's token, so that it can be lifted (ACQUIRE mode lift) if overtaken.
  */
 export const ABANDON = script(
-  1,
   `
 if get(KEYS[1]) ~= ARGV[1] then return 0 end
 if tonumber(ARGV[2]) > 0 then
@@ -180,7 +173,6 @@ return 1
 
 /** KEYS: lease. ARGV: token, leaseTtl. Returns 1 if still held (and extended). */
 export const RENEW = script(
-  1,
   `
 if get(KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -190,7 +182,6 @@ return 1
 
 /** KEYS: value. Returns {raw or '', server time, problem or ''}. */
 export const READ = script(
-  1,
   `
 local raw, problem = get(KEYS[1])
 return {raw or '', clock(), problem or ''}
@@ -199,7 +190,6 @@ return {raw or '', clock(), problem or ''}
 
 /** KEYS: value, lease. ARGV: channel, notice, publish command. Deletes the entry, revokes its lease. */
 export const REMOVE = script(
-  2,
   `
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call(ARGV[3], ARGV[1], ARGV[2])
@@ -212,7 +202,6 @@ return 1
  * the last stamp if the clock reads earlier, so stamps of one tag only grow. Returns the stamp.
  */
 export const INVALIDATE_TAG = script(
-  1,
   `
 local now = clock()
 local stamp = math.max(now, (tonumber(get(KEYS[1]) or '') or 0) + 1)
@@ -229,7 +218,6 @@ return stamp
  * been invalidated.
  */
 export const TOUCH_TAG = script(
-  1,
   `
 local value, problem = get(KEYS[1])
 local stamp = tonumber(value or '0')
