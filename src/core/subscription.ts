@@ -36,8 +36,12 @@ export class Subscription {
       (message) => this.#onMessage(message),
       (reason) => this.lost(reason),
     );
-    // Whatever was read before the subscription existed may have been invalidated unheard.
-    if (!this.#closed) this.#flush('subscribed', this.#node.local.size > 0);
+    // Whatever was read before the subscription existed may have been invalidated unheard. Not so without
+    // Redis: the in-process stand-in carries only this cache's own notices, so nothing went unheard, and
+    // bumping every generation would keep callers from joining the loads already under way.
+    if (!this.#closed && this.#node.shared.distributed) {
+      this.#flush('subscribed', this.#node.local.size > 0);
+    }
   }
 
   /** Pub/sub is at-most-once: after any gap, invalidations may be missing, so nothing local is trusted. */

@@ -53,6 +53,22 @@ describe('cacheFetch: storing and serving', () => {
     expect(calls).toBe(1);
   });
 
+  it('without Redis, serves a request that comes while the first response is stored, even at start-up', async () => {
+    // Used at once, before the in-process subscription is up: its coming must not cut the load in flight
+    // off from the callers that follow.
+    const cache = h.wallClockCache();
+    let calls = 0;
+    const handler = cacheFetch(cache, async () => {
+      calls += 1;
+      return new Response(`v${calls}`, { headers: { 'cache-control': 'max-age=60' } });
+    });
+    expect(await (await handler(get('/boot'))).text()).toBe('v1');
+    // The first body is read whole; its copy is being stored now.
+    expect(await (await handler(get('/boot'))).text()).toBe('v1');
+    expect(await (await handler(get('/boot'))).text()).toBe('v1');
+    expect(calls).toBe(1);
+  });
+
   it('answers a matching If-None-Match with 304 and HEAD without a body, from the stored response', async () => {
     const cache = await h.cache();
     const handler = cacheFetch(cache, () => new Response('hello', { headers: { etag: '"a1"' } }), {
