@@ -2,7 +2,7 @@
  * `npm run conformance`: the HTTP caching test suite (cache-tests) against `cacheResponses` as a reverse
  * proxy, in single-process mode and on a throwaway redis-server, beside the published results of the other
  * shared caches. Flags: `--mode single|redis|both` (default both), `--id TEST_ID` (one test, verbose),
- * `--report` (rewrite the conformance section of bench/README.md), `--adapter express|fetch` (default
+ * `--report` (rewrite the conformance section of bench/README.md), `--adapter express|fetch|fastify|all` (default
  * express: which adapter of the one HTTP cache core stands as the proxy).
  */
 import { spawn } from 'node:child_process';
@@ -23,6 +23,7 @@ import {
   type Scorer,
   summaryTable,
 } from './compare.js';
+import { startFastifyProxy } from './fastify-proxy.js';
 import { startFetchProxy } from './fetch-proxy.js';
 import { startProxy } from './proxy.js';
 import {
@@ -55,9 +56,16 @@ const SETUP = [
   'statuses RFC 9110 does not call heuristically cacheable only with explicit freshness). The cache ttl is',
   '60 s. "Passed" counts what cache-tests.fyi shows as a pass, dependencies honoured (checks, kind',
   '`check`, are counted apart). Interim responses (102, 103) are forwarded by the proxy, not the middleware,',
-  "which never sees them. The third run gives responses without freshness the cache's 60 s, as an app's own",
-  'routes would have: most tests then depend on a failed `freshness-none`, but those of what must never be',
-  'stored are judged against a long lifetime.',
+  "which never sees them. The run with ttl 60 s gives responses without freshness the cache's 60 s, as an",
+  "app's own routes would have: most tests then depend on a failed `freshness-none`, but those of what must",
+  'never be stored are judged against a long lifetime.',
+  '',
+  'The same proxy stands on each adapter of the one HTTP cache core: `cacheResponses` (Express),',
+  '`cacheFetch` (a Web fetch handler behind a node:http bridge) and `fastifyCache` (a catch-all Fastify 5',
+  "route that sends the origin's answer as a Buffer, the payload the plugin stores). Where they differ, the",
+  'proxy differs, not the core: a fetch handler has no way to send interim responses (the four',
+  '`interim-*` tests), and a buffered Fastify payload gets the Content-Length of its bytes, so an origin',
+  "whose Content-Length does not match its body (`headers-store-Content-Length`) can't be passed on as it is.",
 ].join('\n');
 
 const { values } = parseArgs({
@@ -78,13 +86,15 @@ if (mode !== 'single' && mode !== 'redis' && mode !== 'both') {
 }
 
 const adapter = values.adapter;
-if (adapter !== 'express' && adapter !== 'fetch') {
-  throw new Error(`--adapter must be express or fetch, not ${adapter}`);
+const PROXIES = { express: startProxy, fetch: startFetchProxy, fastify: startFastifyProxy } as const;
+type Adapter = keyof typeof PROXIES;
+if (adapter !== 'all' && !Object.hasOwn(PROXIES, adapter)) {
+  throw new Error(`--adapter must be express, fetch, fastify or all, not ${adapter}`);
 }
-const start = adapter === 'fetch' ? startFetchProxy : startProxy;
+const adapters = adapter === 'all' ? (Object.keys(PROXIES) as Adapter[]) : [adapter as Adapter];
 /** Column names carry the adapter unless it is the default one. */
-const named = (name: string) =>
-  adapter === 'express' ? name : name.replace('herdcache', `herdcache (${adapter})`);
+const named = (name: string, of: Adapter) =>
+  of === 'express' ? name : name.replace('herdcache', `herdcache (${of})`);
 
 const ttl = values.ttl === 'heuristic' ? 'heuristic' : Number(values.ttl);
 if (ttl !== 'heuristic' && (!Number.isInteger(ttl) || ttl < 1)) {
@@ -101,11 +111,12 @@ if (suite === undefined) {
 /** Runs the suite (or one test, verbosely) against an app on `cache`; closes the cache afterwards. */
 async function runAgainst(
   current: Suite,
+  of: Adapter,
   cache: Cache,
   appTtl: number | 'heuristic' = ttl,
 ): Promise<Record<string, Outcome> | undefined> {
   const origin = await startOrigin(current);
-  const proxy = await start({ cache, origin: origin.url, ttl: appTtl });
+  const proxy = await PROXIES[of]({ cache, origin: origin.url, ttl: appTtl });
   try {
     if (values.id !== undefined) {
       await runOne(current, proxy.url, values.id);
@@ -131,28 +142,27 @@ async function runOne(current: Suite, base: string, id: string): Promise<void> {
 const runId = newRunId();
 const ours: Column[] = [];
 const withTtl: Column[] = [];
-if (mode !== 'redis') {
-  const results = await runAgainst(suite, createCache({ prefix: `conformance:${runId}:`, ttl: TTL }));
-  if (results) ours.push({ name: named('herdcache'), results });
-}
-// The ttl the app's own routes would have: responses that state no freshness get 60 s. Run so the tests of
-// what must never be stored are checked against a long lifetime (freshness-none, which many tests depend
-// on, then fails: such a response is reused, as RFC 9111 §4.2.2 allows).
-if (mode !== 'redis' && values.id === undefined && ttl === 'heuristic') {
-  const results = await runAgainst(
-    suite,
-    createCache({ prefix: `conformance:${runId}:ttl:`, ttl: TTL }),
-    TTL,
-  );
-  if (results) withTtl.push({ name: named(`herdcache, ttl ${TTL / 1000} s`), results });
-}
-if (mode !== 'single') {
-  await withOwnRedis(async (redis) => {
-    const cache = createCache({ redis, prefix: `conformance:${runId}:`, ttl: TTL });
-    await cache.ready();
-    const results = await runAgainst(suite, cache);
-    if (results) ours.push({ name: named('herdcache + Redis'), results });
-  });
+for (const of of adapters) {
+  const prefix = `conformance:${runId}:${of}:`;
+  if (mode !== 'redis') {
+    const results = await runAgainst(suite, of, createCache({ prefix, ttl: TTL }));
+    if (results) ours.push({ name: named('herdcache', of), results });
+  }
+  // The ttl the app's own routes would have: responses that state no freshness get 60 s. Run so the tests
+  // of what must never be stored are checked against a long lifetime (freshness-none, which many tests
+  // depend on, then fails: such a response is reused, as RFC 9111 §4.2.2 allows).
+  if (mode !== 'redis' && values.id === undefined && ttl === 'heuristic') {
+    const results = await runAgainst(suite, of, createCache({ prefix: `${prefix}ttl:`, ttl: TTL }), TTL);
+    if (results) withTtl.push({ name: named(`herdcache, ttl ${TTL / 1000} s`, of), results });
+  }
+  if (mode !== 'single') {
+    await withOwnRedis(async (redis) => {
+      const cache = createCache({ redis, prefix, ttl: TTL });
+      await cache.ready();
+      const results = await runAgainst(suite, of, cache);
+      if (results) ours.push({ name: named('herdcache + Redis', of), results });
+    });
+  }
 }
 if (ours.length === 0) process.exit(0);
 
@@ -188,10 +198,10 @@ function lines(scorerOf: Scorer): string[] {
     const verdicts = NEVER_STORED.map((id) => `\`${id}\` ${scorerOf.verdict(column.results, id)}`);
     out.push('', `${column.name}, what must never be stored: ${verdicts.join(', ')}`);
   }
-  const [first, second] = ours;
-  if (first && second) {
-    const differ = differences(scorerOf, first, second);
-    out.push('', `Verdicts that differ between ${first.name} and ${second.name}: ${differ.length}`);
+  const [first, ...others] = ours;
+  for (const other of first ? others : []) {
+    const differ = differences(scorerOf, first as Column, other);
+    out.push('', `Verdicts that differ between ${first?.name} and ${other.name}: ${differ.length}`);
     for (const id of differ) out.push(`- \`${id}\``);
   }
   return out;

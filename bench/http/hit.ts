@@ -1,4 +1,7 @@
-/** HTTP hit path: a cached route against bare Express, interleaved autocannon rounds. */
+/**
+ * HTTP hit path: each adapter's cached route against its bare framework answering the same body (Express,
+ * a Web fetch handler, Fastify), interleaved autocannon rounds.
+ */
 import type { HttpFlags } from '../http.js';
 import { drive, type LoadResult } from '../lib/load.js';
 import { fmt, table } from '../lib/report.js';
@@ -14,12 +17,32 @@ export interface HitRow {
   readonly cpuPerRequest: number[];
 }
 
+/** Each adapter's cached server and its bare twin: rows 2k and 2k + 1 of the table. */
+export const HIT_PAIRS: readonly {
+  readonly adapter: string;
+  readonly cached: { readonly name: string; readonly variant: ServerVariant };
+  readonly bare: { readonly name: string; readonly variant: ServerVariant };
+}[] = [
+  {
+    adapter: 'Express',
+    cached: { name: 'herdcache cacheResponses, cached route (hit)', variant: 'herdcache' },
+    bare: { name: 'bare Express, same body', variant: 'bare' },
+  },
+  {
+    adapter: 'fetch',
+    cached: { name: 'herdcache cacheFetch, cached handler (hit)', variant: 'fetch herdcache' },
+    bare: { name: 'bare fetch handler (same node:http bridge), same body', variant: 'fetch bare' },
+  },
+  {
+    adapter: 'Fastify',
+    cached: { name: 'herdcache fastifyCache, cached route (hit)', variant: 'fastify herdcache' },
+    bare: { name: 'bare Fastify, same body', variant: 'fastify bare' },
+  },
+];
+
 /** Runs the rounds; a server that cannot start keeps its row with the reason. */
 export async function hitPath(flags: HttpFlags, config: ServerConfig): Promise<HitRow[]> {
-  const variants: { name: string; variant: ServerVariant }[] = [
-    { name: 'herdcache cacheResponses, cached route (hit)', variant: 'herdcache' },
-    { name: 'bare Express, same body', variant: 'bare' },
-  ];
+  const variants = HIT_PAIRS.flatMap((pair) => [pair.cached, pair.bare]);
   const rows: HitRow[] = [];
   const fleets: (Fleet | undefined)[] = [];
   for (const { name, variant } of variants) {
@@ -33,7 +56,7 @@ export async function hitPath(flags: HttpFlags, config: ServerConfig): Promise<H
   }
   try {
     const live = rows.map((_, i) => i).filter((i) => fleets[i] !== undefined);
-    // Warm-up: fills the cache and lets both servers' JIT settle; not measured.
+    // Warm-up: fills the caches and lets every server's JIT settle; not measured.
     for (const i of live) await drive(fleets[i]!.urls, { connections: flags.connections, seconds: 1 });
     for (let round = 0; round < flags.rounds; round += 1) {
       const order = round % 2 === 0 ? live : [...live].reverse();
@@ -55,17 +78,22 @@ export async function hitPath(flags: HttpFlags, config: ServerConfig): Promise<H
   return rows;
 }
 
-/** The hit-path table and herdcache's req/s as a share of bare Express's. */
-export function hitTable(rows: readonly HitRow[]): { markdown: string; ratio: number } {
-  const rps = rows.map((row) => median(row.rounds.map((r) => r.requestsPerSecond)));
-  const baseline = rps[1] ?? Number.NaN;
+/** The hit-path table, and each adapter's req/s as a share of its bare framework's (NaN if one failed). */
+export function hitTable(rows: readonly HitRow[]): {
+  markdown: string;
+  ratios: { adapter: string; ratio: number }[];
+} {
+  const rps = rows.map((row) =>
+    row.failure ? Number.NaN : median(row.rounds.map((r) => r.requestsPerSecond)),
+  );
+  const baselineOf = (i: number) => rps[i - (i % 2) + 1] ?? Number.NaN;
   const body = rows.map((row, i) =>
     row.failure
       ? [row.name, '–', '–', '–', '–', '–']
       : [
           row.name,
           fmt.int(rps[i]!),
-          fmt.pct(rps[i]! / baseline, 0),
+          fmt.pct(rps[i]! / baselineOf(i), 0),
           fmt.ms(median(row.rounds.map((r) => r.p99))),
           `${fmt.ratio(median(row.cpuPerRequest), 1)} µs`,
           fmt.int(row.rounds.reduce((sum, r) => sum + r.non2xx + r.errors, 0)),
@@ -76,6 +104,9 @@ export function hitTable(rows: readonly HitRow[]): { markdown: string; ratio: nu
       ['server', 'req/s (median)', 'vs bare', 'p99 (median)', 'server CPU / request', 'errors'],
       body,
     ),
-    ratio: (rps[0] ?? Number.NaN) / baseline,
+    ratios: HIT_PAIRS.map((pair, k) => ({
+      adapter: pair.adapter,
+      ratio: (rps[2 * k] ?? Number.NaN) / (rps[2 * k + 1] ?? Number.NaN),
+    })),
   };
 }

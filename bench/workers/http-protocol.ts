@@ -1,5 +1,13 @@
 /** Which server a process runs. */
-export type ServerVariant = 'bare' | 'herdcache' | 'apicache' | 'no cache';
+export type ServerVariant =
+  | 'bare'
+  | 'herdcache'
+  | 'apicache'
+  | 'no cache'
+  | 'fetch bare'
+  | 'fetch herdcache'
+  | 'fastify bare'
+  | 'fastify herdcache';
 
 export type ToHttpServer =
   | {

@@ -1,6 +1,7 @@
 /**
  * One HTTP server of the HTTP benchmark, on 127.0.0.1 and a port the OS picks: bare Express, herdcache's
- * cacheResponses, apicache over Redis, or no cache. The route answers the same JSON body in every variant;
+ * cacheResponses, apicache over Redis, or no cache; or a fetch handler or Fastify app, bare or behind
+ * herdcache's adapter (http-apps.ts). The route answers the same JSON body in every variant;
  * with a handler delay it counts its calls in Redis so the fleet's total is exact.
  */
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type RequestHandler } from 'express';
 import { Redis } from 'ioredis';
 import { Parent } from '../lib/workers.js';
+import { type RunningApp, startFastifyApp, startFetchApp } from './http-apps.js';
 import type { FromHttpServer, ServerVariant, ToHttpServer } from './http-protocol.js';
 
 const parent = new Parent<FromHttpServer, ToHttpServer>();
@@ -43,22 +45,38 @@ const handler: RequestHandler = async (_req, res) => {
   res.json(BODY);
 };
 
-/** The caching middleware of each variant; undefined for none. */
+/** A cache on the run's Redis, closed when the server stops. */
+async function herdcache() {
+  const { createCache } = await import('../../src/index.js');
+  const cache = createCache({ redis: init.redisUrl, prefix: `${init.namespace}:`, ttl: init.ttl });
+  cache.on('error', () => {});
+  await cache.ready();
+  closers.push(() => cache.close());
+  return cache;
+}
+
+/** The fetch and Fastify variants, which are not Express apps. */
+async function otherApp(variant: ServerVariant): Promise<RunningApp | undefined> {
+  switch (variant) {
+    case 'fetch bare':
+      return startFetchApp(BODY);
+    case 'fetch herdcache':
+      return startFetchApp(BODY, await herdcache(), init.ttl);
+    case 'fastify bare':
+      return startFastifyApp(BODY);
+    case 'fastify herdcache':
+      return startFastifyApp(BODY, await herdcache(), init.ttl);
+    default:
+      return undefined;
+  }
+}
+
+/** The caching middleware of each Express variant; undefined for none. */
 async function middleware(variant: ServerVariant): Promise<RequestHandler | undefined> {
   switch (variant) {
-    case 'bare':
-    case 'no cache':
-      return undefined;
     case 'herdcache': {
-      const [{ createCache }, http] = await Promise.all([
-        import('../../src/index.js'),
-        import('../../src/http/index.js'),
-      ]);
-      const cache = createCache({ redis: init.redisUrl, prefix: `${init.namespace}:`, ttl: init.ttl });
-      cache.on('error', () => {});
-      await cache.ready();
-      closers.push(() => cache.close());
-      return http.cacheResponses(cache, { ttl: init.ttl });
+      const http = await import('../../src/http/index.js');
+      return http.cacheResponses(await herdcache(), { ttl: init.ttl });
     }
     case 'apicache': {
       const { default: apicache } = await import('apicache');
@@ -73,10 +91,23 @@ async function middleware(variant: ServerVariant): Promise<RequestHandler | unde
       // A number is milliseconds (a string like '1000 milliseconds' is misparsed and expires at once).
       return instance.middleware(init.ttl);
     }
+    default:
+      return undefined;
   }
 }
 
 try {
+  const other = await otherApp(init.variant);
+  if (other !== undefined) {
+    closers.push(() => other.close());
+    await parent.send({ type: 'ready', port: other.port });
+  } else await startExpress();
+} catch (error) {
+  await parent.send({ type: 'failed', reason: (error as Error).message });
+  process.exit(1);
+}
+
+async function startExpress(): Promise<void> {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -96,9 +127,6 @@ try {
       }),
   );
   await parent.send({ type: 'ready', port: (server.address() as AddressInfo).port });
-} catch (error) {
-  await parent.send({ type: 'failed', reason: (error as Error).message });
-  process.exit(1);
 }
 
 for (;;) {
