@@ -160,7 +160,11 @@ export class MemoryNetwork {
     if (this.#live(this.#leases, key)?.value !== write.id) return { stored: false, serverNow: now };
     const raw = this.#store(key, write, now);
     this.#leases.delete(key);
-    this.publish(`${noticeHead}${now}|${raw.length <= inlineLimit ? raw : ''}`);
+    // Without retained values a caller waiting on the lease cannot read the value afterwards (it lives in
+    // the leader's local tier, not here), so the notice carries it whatever its size: in-process, riding
+    // along costs no bandwidth, and asking again would only find no value and no lease, and load again.
+    const inline = !this.#retainValues || raw.length <= inlineLimit;
+    this.publish(`${noticeHead}${now}|${inline ? raw : ''}`);
     return { stored: true, serverNow: now };
   }
 

@@ -10,6 +10,39 @@ beforeEach(() => {
 afterEach(() => h.close());
 
 describe('coalescing in one process', () => {
+  it('without Redis, a request that cannot join the load in flight gets its response, not a second run', async () => {
+    // As with cacheFetch: a POST elsewhere while /a's body is still going out keeps the next request for /a
+    // from joining that load; it waits on the in-process lease, and the load it waits for answers it.
+    const cache = h.wallClockCache();
+    const app = express();
+    app.use(cacheResponses(cache));
+    const started = gate();
+    const rest = gate();
+    let calls = 0;
+    app.post('/other', (_req, res) => {
+      res.send('done');
+    });
+    app.get('/a', async (_req, res) => {
+      calls += 1;
+      res.set('cache-control', 'max-age=60');
+      res.write('v');
+      started.open();
+      await rest.promise;
+      res.end(String(calls));
+    });
+    const base = await h.serve(app);
+    const first = send(`${base}/a`);
+    await started.promise;
+    await send(`${base}/other`, { method: 'POST' });
+    const waiting = new Promise((resolve) => cache.once('wait', resolve));
+    const second = send(`${base}/a`);
+    await waiting;
+    rest.open();
+    expect((await first).text).toBe('v1');
+    expect((await second).text).toBe('v1');
+    expect(calls).toBe(1);
+  });
+
   it('gives each of 20 coalesced requests only its own cookie, and stores nothing', async () => {
     const cache = await h.cache();
     const { app, arrived } = appCountingArrivals(20);

@@ -69,6 +69,38 @@ describe('cacheFetch: storing and serving', () => {
     expect(calls).toBe(1);
   });
 
+  it('without Redis, a request that cannot join the load in flight gets its response, not a second run', async () => {
+    // A POST elsewhere while /a's body is still coming: a caller after an invalidation does not join a load
+    // that started before it, so the next request for /a waits on the in-process lease instead. The load it
+    // waits for must answer it; the value is kept in this process only, never in the lease table.
+    const cache = h.wallClockCache();
+    const rest = gate();
+    let calls = 0;
+    const handler = cacheFetch(cache, async (request) => {
+      if (request.method === 'POST') return new Response('done');
+      calls += 1;
+      const encoder = new TextEncoder();
+      const body = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          controller.enqueue(encoder.encode('v'));
+          await rest.promise;
+          controller.enqueue(encoder.encode(String(calls)));
+          controller.close();
+        },
+      });
+      return new Response(body, { headers: { 'cache-control': 'max-age=60' } });
+    });
+    const first = await handler(get('/a'));
+    await handler(get('/other', {}, 'POST'));
+    const waiting = new Promise((resolve) => cache.once('wait', resolve));
+    const second = handler(get('/a'));
+    await waiting;
+    rest.open();
+    expect(await first.text()).toBe('v1');
+    expect(await (await second).text()).toBe('v1');
+    expect(calls).toBe(1);
+  });
+
   it('answers a matching If-None-Match with 304 and HEAD without a body, from the stored response', async () => {
     const cache = await h.cache();
     const handler = cacheFetch(cache, () => new Response('hello', { headers: { etag: '"a1"' } }), {

@@ -205,6 +205,24 @@ describe('single process', () => {
     expect(await cache!.cached('k', () => 'after')).toBe('after');
   });
 
+  it('a caller that may not join the load in flight waits on the lease for its value, not a second load', async () => {
+    // Any tag invalidation keeps later callers from joining loads already running; without Redis the lease
+    // table keeps no values, so the waiter must get the value from the load's notice.
+    const [cache] = track([createCache()]);
+    const slow = gate<string>();
+    const loader = vi.fn(() => slow.promise);
+    const first = cache!.cached('k', loader);
+    await settle();
+    await cache!.invalidateTag('unrelated');
+    const waiting = new Promise((resolve) => cache!.once('wait', resolve));
+    const second = cache!.cached('k', loader);
+    await waiting;
+    slow.open('loaded');
+    expect(await first).toBe('loaded');
+    expect(await second).toBe('loaded');
+    expect(loader).toHaveBeenCalledTimes(1);
+  });
+
   it('set wins over a load in flight', async () => {
     const [cache] = track([createCache()]);
     const slow = gate<string>();
