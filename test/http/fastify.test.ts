@@ -49,6 +49,32 @@ describe('fastifyCache', () => {
     expect(calls).toBe(1);
   });
 
+  it('calls done as its hook types declare, so hooks wrapped callback-style serve misses, hits and POSTs', async () => {
+    const cache = await h.cache();
+    const app = Fastify();
+    const cached = fastifyCache(cache, { ttl: 60_000 });
+    // Wrapped as onRequestHookHandler and onSendHookHandler allow: the wrappers rely on `done` alone.
+    app.addHook('onRequest', function (request, reply, done) {
+      cached.onRequest.call(this, request, reply, done);
+    });
+    app.addHook('onSend', function (request, reply, payload, done) {
+      cached.onSend.call(this, request, reply, payload, done);
+    });
+    let calls = 0;
+    app.get('/w', async () => {
+      calls += 1;
+      return { calls };
+    });
+    app.post('/w', async () => 'changed');
+    const url = `${await listen(app)}/w`;
+    expect((await send(url)).headers['x-cache']).toBe('MISS');
+    const hit = await send(url);
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.text).toBe('{"calls":1}');
+    expect((await send(url, { method: 'POST' })).text).toBe('changed');
+    expect((await send(url)).text).toBe('{"calls":2}');
+  });
+
   it('route-level: never stores Set-Cookie, and lets Authorization bypass', async () => {
     const cache = await h.cache();
     const app = Fastify();

@@ -1,10 +1,4 @@
-import type {
-  FastifyPluginCallback,
-  FastifyReply,
-  FastifyRequest,
-  onRequestHookHandler,
-  onSendHookHandler,
-} from 'fastify';
+import type { FastifyPluginCallback, FastifyRequest, onRequestHookHandler, onSendHookHandler } from 'fastify';
 import type { Cache } from '../../cache.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { HttpCacheEngine, isCache } from '../core/engine.js';
@@ -51,24 +45,25 @@ export function fastifyCache(cache: Cache, options?: FastifyCacheOptions): Fasti
   const owner = Symbol('fastifyCache');
   const pendings = new WeakMap<FastifyRequest, Pending>();
 
-  const onRequest = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-  ): Promise<FastifyReply | undefined> => {
+  // Callback-style hooks, as their types (onRequestHookHandler, onSendHookHandler) declare: `done` is called
+  // however a hook is run, by Fastify or by an app's own hook wrapping it; and a hit costs no promise here.
+  const onRequest: onRequestHookHandler = (request, reply, done) => {
     const claimed = claimDetached(request, owner);
-    if (claimed === 'foreign') return undefined;
+    if (claimed === 'foreign') {
+      done();
+      return;
+    }
     const pending: Pending = {};
     pendings.set(request, pending);
-    let decide!: (decision: Decision | Error) => void;
-    const decided = new Promise<Decision | Error>((resolve) => {
-      let done = false;
-      // At most one decision, whatever fails where.
-      decide = (decision) => {
-        if (done) return;
-        done = true;
-        resolve(decision);
-      };
-    });
+    let decided = false;
+    // At most one decision, whatever fails where. An answer from the cache ends the lifecycle here: `done`
+    // is not called, so Fastify neither runs the route nor goes on while the answer is still being sent.
+    const decide = (decision: Decision | Error) => {
+      if (decided) return;
+      decided = true;
+      if (decision instanceof Error) done(decision);
+      else if (decision === 'continue') done();
+    };
     const exchange = fastifyExchange(request, reply, pending, decide, owner);
     if (claimed !== undefined) claimed(exchange);
     else {
@@ -78,22 +73,23 @@ export function fastifyCache(cache: Cache, options?: FastifyCacheOptions): Fasti
         exchange.fail(error);
       }
     }
-    const decision = await decided;
-    if (decision instanceof Error) throw decision;
-    return decision === 'sent' ? reply : undefined;
   };
 
-  const onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
+  const onSend: onSendHookHandler = (request, reply, payload, done) => {
     const pending = pendings.get(request);
-    if (pending === undefined) return payload;
+    if (pending === undefined) {
+      done(null, payload);
+      return;
+    }
     pendings.delete(request);
     if (pending.invalidate !== undefined) {
       if (reply.statusCode >= 200 && reply.statusCode < 400) {
-        await pending.invalidate((name) => reply.getHeader(name));
-      }
-      return payload;
+        pending.invalidate((name) => reply.getHeader(name)).then(() => done(null, payload), done);
+      } else done(null, payload);
+      return;
     }
-    return pending.capture === undefined ? payload : tapPayload(reply, payload, pending, pending.capture);
+    if (pending.capture === undefined) done(null, payload);
+    else tapPayload(reply, payload, pending, pending.capture).then((value) => done(null, value), done);
   };
 
   const plugin: FastifyPluginCallback = (instance, _options, done) => {
