@@ -6,6 +6,7 @@ import { Generations } from './core/generations.js';
 import { GetOrLoad, NOT_FRESH } from './core/get-or-load.js';
 import { GetOrLoadMany } from './core/get-or-load-many.js';
 import { GuardedTier } from './core/guarded-tier.js';
+import { exposeLocalHits } from './core/local-hits.js';
 import { encodeMessage } from './core/messages.js';
 import { Subscription } from './core/subscription.js';
 import { TagBook } from './core/tag-book.js';
@@ -164,6 +165,7 @@ export class Cache extends EventEmitter<CacheEvents> {
       closing: this.#closing.signal,
     };
     this.#engine = new GetOrLoad(node);
+    exposeLocalHits(this, (key, serve) => !this.#closed && this.#engine.localHit(key, serve));
     this.#many = new GetOrLoadMany(node, this.#engine);
     this.#writes = new Writes(node);
     this.#unregister = registerCache(o.prefix, this.#engine, this.#local);

@@ -111,6 +111,20 @@ export class GetOrLoad {
     return entry.value;
   }
 
+  /**
+   * A fresh local entry not yet due for early refresh, offered to `serve` synchronously: counted as a local
+   * hit, as `lookup` counts one, only when `serve` takes it (returns true). False when there is none, or when
+   * `serve` declines and the caller goes on to the full `lookup`. Lets a caller answer a hit without a promise.
+   */
+  localHit(key: string, serve: (value: unknown, age: number) => boolean): boolean {
+    const now = this.#node.clock.now();
+    const entry = this.localEntry(key, now);
+    if (entry === undefined || !isFresh(entry, now) || now >= entry.refreshAt) return false;
+    if (!serve(entry.value, Math.max(0, now - entry.createdAt))) return false;
+    this.#countLocalHit(key, now - entry.createdAt);
+    return true;
+  }
+
   #countLocalHit(key: string, age: number): void {
     this.localHits += 1;
     if (this.hitObserved) this.#node.emitLocalHit(key, age);

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Cache } from '../../cache.js';
+import { type LocalHit, localHitsOf } from '../../core/local-hits.js';
 import type { LoaderContext, Lookup } from '../../types.js';
 import { type Conditionals, conditionalsFor } from '../conditionals.js';
 import { ResponseAbortedError, ResponseStatusError } from '../errors.js';
@@ -58,11 +59,14 @@ export class HttpCacheEngine<Req> {
   readonly #options: ResolvedResponseOptions<Req>;
   /** Fields never sent to clients: the target list, when the options say nothing downstream uses it. */
   readonly #stripped: readonly string[];
+  /** The cache's synchronous access to fresh local entries; undefined for a stand-in cache. */
+  readonly #localHit: LocalHit | undefined;
 
   constructor(cache: CachePort, options: ResolvedResponseOptions<Req>) {
     this.#cache = cache;
     this.#options = options;
     this.#stripped = options.forwardTargetedHeaders ? [] : options.targetedHeaders;
+    this.#localHit = localHitsOf(cache);
   }
 
   /** Takes one request; every outcome, errors included, goes through the exchange. */
@@ -78,11 +82,11 @@ export class HttpCacheEngine<Req> {
       if (scope === undefined) exchange.pass('BYPASS');
       else {
         taken.add(exchange.identity);
-        const served =
-          method === 'GET' && request.headers.range === undefined
-            ? this.#get(exchange, scope)
-            : this.#fromStore(exchange, scope);
-        served.catch((error: unknown) => exchange.fail(error));
+        if (method === 'GET' && request.headers.range === undefined) {
+          if (!this.#answerLocally(exchange, scope)) {
+            this.#get(exchange, scope).catch((error: unknown) => exchange.fail(error));
+          }
+        } else this.#fromStore(exchange, scope).catch((error: unknown) => exchange.fail(error));
       }
       return;
     }
@@ -91,6 +95,22 @@ export class HttpCacheEngine<Req> {
       const target = targetOf(request, false, this.#options.namespace);
       exchange.passUnsafe(invalidation(target, (tag) => this.#cache.invalidateTag(tag)));
     }
+  }
+
+  /**
+   * The common case answered at once: a fresh local entry for the base key that this request may reuse, as
+   * `#get` would serve it. Anything else (no entry, stale, due for refresh, another variant) is `#get`'s.
+   */
+  #answerLocally(exchange: Exchange<Req>, scope: Scope): boolean {
+    const localHit = this.#localHit;
+    if (localHit === undefined) return false;
+    return localHit(scope.base, (value, age) => {
+      // `usable` for a fresh hit: within the response's own lifetime, if it has one.
+      if (!isStoredResponse(value) || (value.lifetime !== null && age >= value.lifetime)) return false;
+      if (!matchesVary(value, exchange.request.headers)) return false;
+      exchange.send(replay(exchange.request, value, 'HIT', age, this.#stripped));
+      return true;
+    });
   }
 
   async #get(exchange: Exchange<Req>, scope: Scope): Promise<void> {
