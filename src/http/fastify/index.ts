@@ -3,7 +3,8 @@ import type { Cache } from '../../cache.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { HttpCacheEngine, isCache } from '../core/engine.js';
 import { type HttpCacheOptions, resolveResponseOptions } from '../options.js';
-import { claimDetached, type Decision, fastifyExchange, type Pending } from './exchange.js';
+import { claimDetached } from './detached.js';
+import { FastifyExchange, type Pending } from './exchange.js';
 import { tapPayload } from './tap.js';
 
 export { ResponseAbortedError, ResponseStatusError, RevalidationError } from '../errors.js';
@@ -53,18 +54,7 @@ export function fastifyCache(cache: Cache, options?: FastifyCacheOptions): Fasti
       done();
       return;
     }
-    const pending: Pending = {};
-    pendings.set(request, pending);
-    let decided = false;
-    // At most one decision, whatever fails where. An answer from the cache ends the lifecycle here: `done`
-    // is not called, so Fastify neither runs the route nor goes on while the answer is still being sent.
-    const decide = (decision: Decision | Error) => {
-      if (decided) return;
-      decided = true;
-      if (decision instanceof Error) done(decision);
-      else if (decision === 'continue') done();
-    };
-    const exchange = fastifyExchange(request, reply, pending, decide, owner);
+    const exchange = new FastifyExchange(request, reply, done, pendings, owner);
     if (claimed !== undefined) claimed(exchange);
     else {
       try {
