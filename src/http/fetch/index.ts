@@ -2,7 +2,7 @@ import type { Cache } from '../../cache.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { HttpCacheEngine, isCache } from '../core/engine.js';
 import { type HttpCacheOptions, resolveResponseOptions } from '../options.js';
-import { type FetchHandler, fetchExchange } from './exchange.js';
+import { FetchExchange, type FetchHandler } from './exchange.js';
 
 export { ResponseAbortedError, ResponseStatusError, RevalidationError } from '../errors.js';
 export { RESPONSE_CACHE_DEFAULTS } from '../options.js';
@@ -36,12 +36,12 @@ export function cacheFetch<A extends unknown[]>(
   if (typeof handler !== 'function') throw new InvalidArgumentError('handler', handler, 'a function');
   const engine = new HttpCacheEngine<Request>(cache, resolveResponseOptions<Request>(options));
   return (request, ...args) => {
-    const { exchange, answer } = fetchExchange(request, args, handler);
+    const exchange = new FetchExchange(request, args, handler);
     try {
       engine.handle(exchange);
     } catch (error) {
       exchange.fail(error);
     }
-    return answer;
+    return exchange.answer();
   };
 }
