@@ -165,7 +165,10 @@ export class Cache extends EventEmitter<CacheEvents> {
       closing: this.#closing.signal,
     };
     this.#engine = new GetOrLoad(node);
-    exposeLocalHits(this, (key, serve) => !this.#closed && this.#engine.localHit(key, serve));
+    exposeLocalHits(
+      this,
+      (key, serve, context) => !this.#closed && this.#engine.localHit(key, serve, context),
+    );
     this.#many = new GetOrLoadMany(node, this.#engine);
     this.#writes = new Writes(node);
     this.#unregister = registerCache(o.prefix, this.#engine, this.#local);

@@ -114,13 +114,14 @@ export class GetOrLoad {
   /**
    * A fresh local entry not yet due for early refresh, offered to `serve` synchronously: counted as a local
    * hit, as `lookup` counts one, only when `serve` takes it (returns true). False when there is none, or when
-   * `serve` declines and the caller goes on to the full `lookup`. Lets a caller answer a hit without a promise.
+   * `serve` declines and the caller goes on to the full `lookup`. Lets a caller answer a hit without a promise; `context` is
+   * handed to `serve`, so the caller needs no closure per call.
    */
-  localHit(key: string, serve: (value: unknown, age: number) => boolean): boolean {
+  localHit<C>(key: string, serve: (value: unknown, age: number, context: C) => boolean, context: C): boolean {
     const now = this.#node.clock.now();
     const entry = this.localEntry(key, now);
     if (entry === undefined || !isFresh(entry, now) || now >= entry.refreshAt) return false;
-    if (!serve(entry.value, Math.max(0, now - entry.createdAt))) return false;
+    if (!serve(entry.value, Math.max(0, now - entry.createdAt), context)) return false;
     this.#countLocalHit(key, now - entry.createdAt);
     return true;
   }

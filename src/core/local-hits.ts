@@ -5,10 +5,15 @@
  */
 
 /**
- * Offers the fresh local value of `key` (not due for early refresh) to `serve`; true when it took it, which
- * counts as a local hit. False means: ask with `lookup` as usual.
+ * Offers the fresh local value of `key` (not due for early refresh) to `serve`, with `context` passed through
+ * so the caller needs no closure per call; true when it took it, which counts as a local hit. False means:
+ * ask with `lookup` as usual.
  */
-export type LocalHit = (key: string, serve: (value: unknown, age: number) => boolean) => boolean;
+export type LocalHit = <C>(
+  key: string,
+  serve: (value: unknown, age: number, context: C) => boolean,
+  context: C,
+) => boolean;
 
 const localHits = new WeakMap<object, LocalHit>();
 

@@ -102,16 +102,17 @@ export class HttpCacheEngine<Req> {
    * `#get` would serve it. Anything else (no entry, stale, due for refresh, another variant) is `#get`'s.
    */
   #answerLocally(exchange: Exchange<Req>, scope: Scope): boolean {
-    const localHit = this.#localHit;
-    if (localHit === undefined) return false;
-    return localHit(scope.base, (value, age) => {
-      // `usable` for a fresh hit: within the response's own lifetime, if it has one.
-      if (!isStoredResponse(value) || (value.lifetime !== null && age >= value.lifetime)) return false;
-      if (!matchesVary(value, exchange.request.headers)) return false;
-      exchange.send(replay(exchange.request, value, 'HIT', age, this.#stripped));
-      return true;
-    });
+    return this.#localHit?.(scope.base, this.#serveLocal, exchange) === true;
   }
+
+  /** Serves a fresh local value to `exchange` if it may; made once, not per request. */
+  readonly #serveLocal = (value: unknown, age: number, exchange: Exchange<Req>): boolean => {
+    // `usable` for a fresh hit: within the response's own lifetime, if it has one.
+    if (!isStoredResponse(value) || (value.lifetime !== null && age >= value.lifetime)) return false;
+    if (!matchesVary(value, exchange.request.headers)) return false;
+    exchange.send(replay(exchange.request, value, 'HIT', age, this.#stripped));
+    return true;
+  };
 
   async #get(exchange: Exchange<Req>, scope: Scope): Promise<void> {
     const headers = exchange.request.headers;
