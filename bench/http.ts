@@ -4,6 +4,8 @@
  * - Stampede: two server processes behind one load generator, a 100 ms route, ttl 1 s: herdcache against
  *   apicache (over Redis) and no cache; route calls counted across both servers in Redis.
  *
+ * The servers run the built package, imported by name as an app imports it (built first).
+ *
  *   npx tsx bench/http.ts --rounds 5 --round-seconds 3 --duration 10
  */
 import { pathToFileURL } from 'node:url';
@@ -11,6 +13,7 @@ import { hitPath, hitTable } from './http/hit.js';
 import type { ServerConfig } from './http/servers.js';
 import { CALLS_PER_WINDOW_TARGET, stampede, stampedeTable } from './http/stampede.js';
 import { type Flags, parseFlags } from './lib/args.js';
+import { buildPackage } from './lib/build.js';
 import { withRedis } from './lib/redis.js';
 import {
   fmt,
@@ -47,7 +50,9 @@ export async function runHttp(flags: HttpFlags, redisUrl: string): Promise<Scena
     ttl: 60_000,
     handlerMs: 0,
   };
-  process.stdout.write('http: hit path ... ');
+  process.stdout.write('http: building the package ... ');
+  buildPackage();
+  process.stdout.write('hit path ... ');
   const hits = await hitPath(flags, config);
   console.log('done');
   const stampedeRows = await stampede(flags, config);

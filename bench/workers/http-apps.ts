@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
-import type { Cache } from '../../src/index.js';
+import type { Cache } from 'herdcache';
 
 /** A server listening on 127.0.0.1, and how to stop it. */
 export interface RunningApp {
@@ -61,7 +61,7 @@ export async function startFetchApp(body: unknown, cache?: Cache, ttl = 60_000):
   const route = async (request: Request) =>
     new URL(request.url).pathname === '/item' ? Response.json(body) : new Response(null, { status: 404 });
   if (cache === undefined) return listening(serveFetch(route));
-  const { cacheFetch } = await import('../../src/http/fetch/index.js');
+  const { cacheFetch } = await import('herdcache/fetch');
   return listening(serveFetch(cacheFetch(cache, route, { ttl })));
 }
 
@@ -70,7 +70,7 @@ export async function startFastifyApp(body: unknown, cache?: Cache, ttl = 60_000
   const app = Fastify();
   if (cache === undefined) app.get('/item', async () => body);
   else {
-    const { fastifyCache } = await import('../../src/http/fastify/index.js');
+    const { fastifyCache } = await import('herdcache/fastify');
     const cached = fastifyCache(cache, { ttl });
     app.get('/item', { onRequest: cached.onRequest, onSend: cached.onSend }, async () => body);
   }

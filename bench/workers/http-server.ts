@@ -2,7 +2,8 @@
  * One HTTP server of the HTTP benchmark, on 127.0.0.1 and a port the OS picks: bare Express, herdcache's
  * cacheResponses, apicache over Redis, or no cache; or a fetch handler or Fastify app, bare or behind
  * herdcache's adapter (http-apps.ts). The route answers the same JSON body in every variant;
- * with a handler delay it counts its calls in Redis so the fleet's total is exact.
+ * with a handler delay it counts its calls in Redis so the fleet's total is exact. herdcache is the built
+ * package, imported by name as an app imports it.
  */
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -47,7 +48,7 @@ const handler: RequestHandler = async (_req, res) => {
 
 /** A cache on the run's Redis, closed when the server stops. */
 async function herdcache() {
-  const { createCache } = await import('../../src/index.js');
+  const { createCache } = await import('herdcache');
   const cache = createCache({ redis: init.redisUrl, prefix: `${init.namespace}:`, ttl: init.ttl });
   cache.on('error', () => {});
   await cache.ready();
@@ -75,7 +76,7 @@ async function otherApp(variant: ServerVariant): Promise<RunningApp | undefined>
 async function middleware(variant: ServerVariant): Promise<RequestHandler | undefined> {
   switch (variant) {
     case 'herdcache': {
-      const http = await import('../../src/http/index.js');
+      const http = await import('herdcache/express');
       return http.cacheResponses(await herdcache(), { ttl: init.ttl });
     }
     case 'apicache': {
