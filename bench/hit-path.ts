@@ -5,13 +5,15 @@
  * - Shared tier (`local: false`): against a bare ioredis GET + JSON.parse, with Redis's own CPU time and
  *   commands per read beside the throughput.
  *
+ * herdcache is the built package, imported by name as an app imports it (built first).
+ *
  *   npx tsx bench/hit-path.ts --rounds 9 --round-ms 1000
  */
 import { pathToFileURL } from 'node:url';
 import { LRUCache } from 'lru-cache';
-import { createCache } from '../src/index.js';
 import { commandsPerRead, cpuMicrosPerRead, sharedTier } from './hit-path/shared-tier.js';
 import { type Flags, parseFlags } from './lib/args.js';
+import { buildPackage } from './lib/build.js';
 import { withRedis } from './lib/redis.js';
 import {
   fmt,
@@ -70,6 +72,8 @@ const VALUE = {
 const loader = async () => VALUE;
 
 async function localTier(redisUrl: string, namespace: string, flags: HitPathFlags): Promise<RoundsResult[]> {
+  // The built package, as an app runs it (see lib/build.ts).
+  const { createCache } = await import('herdcache');
   const cache = createCache({ redis: redisUrl, prefix: `${namespace}:local:`, ttl: 600_000 });
   cache.on('error', () => {});
   await cache.ready();
@@ -103,7 +107,9 @@ function rowsOf(results: readonly RoundsResult<unknown>[]): string[][] {
 export async function runHitPath(flags: HitPathFlags, redisUrl: string): Promise<ScenarioReport> {
   const namespace = `hcbench:${newRunId()}:hit`;
   const m = machine();
-  process.stdout.write('hit-path: local tier ... ');
+  process.stdout.write('hit-path: building the package ... ');
+  buildPackage();
+  process.stdout.write('local tier ... ');
   const local = await localTier(redisUrl, namespace, flags);
   process.stdout.write('shared tier ... ');
   const shared = await sharedTier(redisUrl, namespace, flags, VALUE, flags.concurrency);

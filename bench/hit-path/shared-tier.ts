@@ -3,7 +3,6 @@
  * Redis (its CPU time and commands, from its own INFO) and this process.
  */
 import { Redis } from 'ioredis';
-import { createCache } from '../../src/index.js';
 import type { HitPathFlags } from '../hit-path.js';
 import { type CommandStat, RedisProbe } from '../lib/redis-probe.js';
 import { interleavedRounds, type RoundProbe, type RoundsResult } from '../lib/rounds.js';
@@ -61,6 +60,7 @@ export async function sharedTier(
   value: unknown,
   concurrency: number,
 ): Promise<RoundsResult<RoundCost>[]> {
+  const { createCache } = await import('herdcache');
   const cache = createCache({
     redis: redisUrl,
     prefix: `${namespace}:shared${concurrency}:`,
