@@ -1,11 +1,12 @@
 import { CacheClosedError } from '../errors.js';
-import { channels, isTraced, tracing } from '../observability/channels.js';
+import { isTraced, tracing } from '../observability/channels.js';
 import { afterWait, tracedWait } from '../observability/trace-wait.js';
 import type { CallPolicy } from '../options.js';
 import type { AcquireMode, Entry, Loader, Lookup, SharedRead, SharedTier } from '../types.js';
 import { idOf } from './envelope.js';
 import { follow, timedOut } from './follower.js';
 import { Loads, type Mode } from './loads.js';
+import { LocalReads } from './local-reads.js';
 import { parseMessage, remoteFailure } from './messages.js';
 import { fill, type NodeState, newer, newToken, quietly, served, validEntry, validFor } from './node.js';
 import { canServeOnError, canServeWhileRevalidating, isFresh } from './policy.js';
@@ -19,12 +20,6 @@ import { SingleFlight } from './singleflight.js';
  */
 export type FirstAcquire = Pick<SharedTier, 'acquire'>;
 
-/** Returned by `freshLocalValue` when the fast path does not apply. */
-export const NOT_FRESH: unique symbol = Symbol('herdcache.notFresh');
-
-// Held in a constant: the local hit reads one property of it, not two.
-const hitChannel = channels.hit;
-
 // Woken followers re-check slightly after the lease should have expired, not exactly at it.
 const LEASE_EXPIRY_MARGIN = 25;
 
@@ -33,7 +28,7 @@ const LEASE_EXPIRY_MARGIN = 25;
  * reads and takes the lease, then leader (load, lease-checked commit) or follower (pushed wake-up, bounded
  * wait, takeover). Written against the ports only.
  */
-export class GetOrLoad {
+export class GetOrLoad extends LocalReads {
   readonly #node: NodeState;
   /** Callers waiting for a value share these. */
   readonly #flights: SingleFlight<Lookup<unknown>>;
@@ -50,86 +45,16 @@ export class GetOrLoad {
    * shared tier again before its result is announced would only hear "follower" again.
    */
   readonly #refreshedElsewhere = new Map<string, number>();
-  /** Infinite without Redis: then nothing can be invalidated behind this node's back. */
-  readonly #maxLocalAge: number;
   /** Reads of the shared entry that take no lease. */
   readonly #sharedReads: SharedReads;
-  /** Fresh local hits so far, counted here because the hot path cannot afford an event per hit. */
-  localHits = 0;
-  /** Set by the cache while anyone listens to `hit`. */
-  hitObserved = false;
 
   constructor(node: NodeState) {
+    super(node);
     this.#node = node;
     this.#flights = new SingleFlight(node.generations);
     this.#refreshes = new SingleFlight(node.generations);
     this.#loads = new Loads(node);
-    this.#maxLocalAge = node.shared.distributed ? node.options.maxLocalAge : Number.POSITIVE_INFINITY;
     this.#sharedReads = new SharedReads(node);
-  }
-
-  /** A local entry this node may serve from memory: young enough, and not voided by a tag. */
-  localEntry(key: string, now: number): Entry | undefined {
-    const node = this.#node;
-    const entry = node.local.get(key);
-    if (entry === undefined) return undefined;
-    if (now - entry.filledAt > this.#maxLocalAge) return undefined;
-    if (entry.tags.length > 0 && node.tags.voids(entry.tags, entry.tagStamps) !== false) {
-      // Void, or a tag this node no longer knows: the shared tier decides.
-      node.local.delete(key);
-      return undefined;
-    }
-    return entry;
-  }
-
-  /**
-   * The hot path: a fresh, untagged local entry young enough to trust, returned without allocating.
-   * Anything else returns NOT_FRESH and takes the full `lookup`.
-   */
-  freshLocalValue<T>(key: string, loader: Loader<T>, policy: CallPolicy): unknown {
-    const entry = this.#node.local.get(key);
-    if (entry === undefined || entry.tags.length > 0) return NOT_FRESH;
-    const now = this.#node.clock.now();
-    if (now >= entry.freshUntil || now - entry.filledAt > this.#maxLocalAge) return NOT_FRESH;
-    if (now >= entry.refreshAt) this.#refreshEarly(key, entry, loader, policy);
-    this.#countLocalHit(key, now - entry.createdAt);
-    return entry.value;
-  }
-
-  /**
-   * A fresh, untagged local value that is not yet due for early refresh (counted as a local hit if `count`);
-   * else NOT_FRESH. For callers with no single loader to refresh with (a batch): anything due goes the full way.
-   */
-  freshLocalOnly(key: string, count: boolean): unknown {
-    const entry = this.#node.local.get(key);
-    if (entry === undefined || entry.tags.length > 0) return NOT_FRESH;
-    const now = this.#node.clock.now();
-    if (now >= entry.refreshAt || now >= entry.freshUntil || now - entry.filledAt > this.#maxLocalAge) {
-      return NOT_FRESH;
-    }
-    if (count) this.#countLocalHit(key, now - entry.createdAt);
-    return entry.value;
-  }
-
-  /**
-   * A fresh local entry not yet due for early refresh, offered to `serve` synchronously: counted as a local
-   * hit, as `lookup` counts one, only when `serve` takes it (returns true). False when there is none, or when
-   * `serve` declines and the caller goes on to the full `lookup`. Lets a caller answer a hit without a promise; `context` is
-   * handed to `serve`, so the caller needs no closure per call.
-   */
-  localHit<C>(key: string, serve: (value: unknown, age: number, context: C) => boolean, context: C): boolean {
-    const now = this.#node.clock.now();
-    const entry = this.localEntry(key, now);
-    if (entry === undefined || !isFresh(entry, now) || now >= entry.refreshAt) return false;
-    if (!serve(entry.value, Math.max(0, now - entry.createdAt), context)) return false;
-    this.#countLocalHit(key, now - entry.createdAt);
-    return true;
-  }
-
-  #countLocalHit(key: string, age: number): void {
-    this.localHits += 1;
-    if (this.hitObserved) this.#node.emitLocalHit(key, age);
-    if (hitChannel.hasSubscribers) publishLocalHit(this.#node, key, age);
   }
 
   /** The whole lookup, with how the value was served. */
@@ -138,8 +63,8 @@ export class GetOrLoad {
     const entry = this.localEntry(key, now);
     if (entry !== undefined) {
       if (isFresh(entry, now)) {
-        if (now >= entry.refreshAt) this.#refreshEarly(key, entry, loader, policy, first);
-        this.#countLocalHit(key, now - entry.createdAt);
+        if (now >= entry.refreshAt) this.refreshEarly(key, entry, loader, policy, first);
+        this.countLocalHit(key, now - entry.createdAt);
         return Promise.resolve(served<T>(entry, 'hit', 'local', now));
       }
     }
@@ -195,7 +120,7 @@ export class GetOrLoad {
     if (entry !== undefined && !isFresh(entry, this.#node.clock.now())) this.#node.local.delete(key);
   }
 
-  #refreshEarly<T>(
+  protected refreshEarly<T>(
     key: string,
     entry: Entry,
     loader: Loader<T>,
@@ -395,9 +320,4 @@ export class GetOrLoad {
       armed.disarm();
     }
   }
-}
-
-/** Kept out of the local hit's own body, so that stays small enough for the compiler to inline. */
-function publishLocalHit(node: NodeState, key: string, age: number): void {
-  hitChannel.publish({ cache: node.options.prefix, key, age });
 }
