@@ -218,9 +218,10 @@ export interface SharedTier {
   /** Extends the lease while `token` still holds it. */
   renew(key: string, token: string, leaseTtl: number): Promise<boolean>;
   /**
-   * The stored text under `key` by the cheapest read there is (a plain GET: no script, no server time);
-   * null when nothing is stored, undefined when what is stored cannot be read that way (a value of
-   * another Redis type: `read` reports it).
+   * The stored text under `key` by the cheapest read there is (a plain GET, or one MGET for the reads of
+   * a tick: no script, no server time); null when nothing is stored, undefined when what is stored cannot
+   * be read that way (a value of another Redis type: `read` reports it). A read sent with others cannot
+   * tell another type from nothing, and gives null: the lease script that follows a miss reports it.
    */
   get(key: string): Promise<string | null | undefined>;
   /**

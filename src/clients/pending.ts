@@ -96,6 +96,10 @@ class PendingClient {
     return this.#client ? this.#client.get(key) : this.#opening.then((client) => client.get(key));
   }
 
+  mget(keys: readonly string[]): Promise<(string | null)[]> {
+    return this.#client ? this.#client.mget(keys) : this.#opening.then((client) => client.mget(keys));
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     return (await this.#opening).publish(channel, message);
   }

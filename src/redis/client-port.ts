@@ -46,6 +46,11 @@ export interface CommandClient extends Connection {
   eval(source: string, keys: readonly string[], args: readonly CommandArg[]): Promise<unknown>;
   /** GET; rejects with a `WRONGTYPE` error for a key of another type. */
   get(key: string): Promise<string | null>;
+  /**
+   * MGET of keys that share one slot; a key of another type reads as null (MGET, unlike GET, does not
+   * refuse it).
+   */
+  mget(keys: readonly string[]): Promise<(string | null)[]>;
   /** Classic PUBLISH (heartbeats of the classic bus). */
   publish(channel: string, message: string): Promise<void>;
   /** INFO `section` (to tell a Cluster node given as a single Redis). */

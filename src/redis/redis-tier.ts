@@ -2,6 +2,7 @@ import { RedisUnavailableError } from '../errors.js';
 import type { AcquireRequest, KeyedAcquire, SharedRead, SharedTier, WriteRequest } from '../types.js';
 import type { CommandArg, CommandClient } from './client-port.js';
 import type { KeySpace } from './keys.js';
+import { ReadBatch } from './read-batch.js';
 import {
   ABANDON,
   ACQUIRE,
@@ -85,6 +86,8 @@ export class RedisTier implements SharedTier {
   readonly #connectWait: number;
   /** Resolves at the next `ready` while calls wait for the connection. */
   #connected: Promise<boolean> | undefined;
+  /** Every plain read of an entry: one MGET per slot group for the reads of a tick. */
+  readonly #reads: ReadBatch;
 
   /**
    * @param owned whether herdcache opened this connection (and so closes it).
@@ -95,6 +98,7 @@ export class RedisTier implements SharedTier {
     this.#keys = keys;
     this.#owned = owned;
     this.#connectWait = connectWait;
+    this.#reads = new ReadBatch(client);
   }
 
   /** From now on every call fails with `reason`: the Redis turned out to be unusable as configured. */
@@ -233,14 +237,11 @@ export class RedisTier implements SharedTier {
   get(key: string): Promise<string | null | undefined> {
     const notReady = this.#notReady();
     const name = this.#keys.value(key);
+    const group = this.clockDomain(key);
     // Without an async function when the connection is up: this is every shared hit's round trip.
-    const sent =
-      notReady === undefined ? this.#client.get(name) : notReady.then(() => this.#client.get(name));
-    return sent.catch((error: unknown) => {
-      // Something that is not a string sits under the key: the scripts report (and replace) it.
-      if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return undefined;
-      throw error;
-    });
+    return notReady === undefined
+      ? this.#reads.get(name, group)
+      : notReady.then(() => this.#reads.get(name, group));
   }
 
   clockDomain(key: string): number {

@@ -94,6 +94,10 @@ abstract class IoredisBase<C extends IoredisCommands> {
     return this.client.get(key);
   }
 
+  mget(keys: readonly string[]): Promise<(string | null)[]> {
+    return this.client.mget(...keys);
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     await this.client.publish(channel, message);
   }

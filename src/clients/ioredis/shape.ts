@@ -22,6 +22,7 @@ export interface IoredisCommands extends IoredisEvents {
   evalsha(...args: [sha: string, numkeys: number, ...args: (string | number)[]]): Promise<unknown>;
   eval(...args: [source: string, numkeys: number, ...args: (string | number)[]]): Promise<unknown>;
   get(key: string): Promise<string | null>;
+  mget(...keys: string[]): Promise<(string | null)[]>;
   publish(channel: string, message: string): Promise<unknown>;
   quit(): Promise<unknown>;
   disconnect(reconnect?: boolean): void;

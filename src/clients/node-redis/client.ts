@@ -100,6 +100,10 @@ export class NodeRedisStandalone implements StandaloneClient {
     return this.#client.sendCommand(['GET', key]) as Promise<string | null>;
   }
 
+  mget(keys: readonly string[]): Promise<(string | null)[]> {
+    return this.#client.sendCommand(['MGET', ...keys]) as Promise<(string | null)[]>;
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     await this.#client.sendCommand(['PUBLISH', channel, message]);
   }

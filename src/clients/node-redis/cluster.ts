@@ -107,6 +107,10 @@ export class NodeRedisClusterClient implements ClusterClient {
     return this.#cluster.sendCommand(key, true, ['GET', key]) as Promise<string | null>;
   }
 
+  mget(keys: readonly string[]): Promise<(string | null)[]> {
+    return this.#cluster.sendCommand(keys[0], true, ['MGET', ...keys]) as Promise<(string | null)[]>;
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     await this.#cluster.sendCommand(channel, false, ['PUBLISH', channel, message]);
   }
