@@ -47,9 +47,9 @@ export type HitPathFlags = Flags<keyof typeof HIT_PATH_FLAGS>;
 export const LOCAL_HIT_TARGET = 0.5;
 
 /**
- * A fresh shared hit is one round trip carrying one GET (inside the READ script, beside the server's TIME),
- * like the bare loop's: herdcache's own work on top (envelope, freshness check, JSON) should cost at most
- * a tenth of the throughput.
+ * A fresh shared hit is one plain read (a GET, or its share of the MGET that carries the reads of a tick),
+ * like the bare loop's GET: herdcache's own work on top (envelope, freshness check, JSON) should cost at
+ * most a tenth of the throughput.
  */
 export const SHARED_HIT_TARGET = 0.9;
 
