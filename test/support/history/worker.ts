@@ -47,7 +47,11 @@ export type FromWorker =
 
 /** The machine's real clock, which the shifted `Date.now` does not touch. */
 const now = () => performance.timeOrigin + performance.now();
-const send = (message: FromWorker) => process.send?.({ ...message, ev: message.type });
+// Once the parent disconnected (closing the fleet) a late report, a stall's say, has nowhere to go: sending
+// it would crash this process on its way out.
+const send = (message: FromWorker) => {
+  if (process.connected) process.send?.({ ...message, ev: message.type });
+};
 
 class LoaderFailure extends Error {
   override readonly name = 'LoaderFailure';
