@@ -20,7 +20,8 @@ const LOADER_ERROR = 'LoaderFailure';
  *   inside the windows the value was stored with;
  * - every call settles, within waitTimeout + leaseTtl + the longest load + network slack;
  * - single flight: while Redis is healthy, two loads of one key never overlap in the fleet, unless a write
- *   revoked the first one's lease or a follower took over after waitTimeout; in one process, never;
+ *   revoked the first one's lease, a follower took over after waitTimeout, or the holder's process or
+ *   Redis stalled long enough for the lease to lapse; in one process, never;
  * - callers see only the loader's own failures, `RemoteLoadError` and (with hardTimeout) `LoadTimeoutError`,
  *   and only values of the key they asked for.
  */
@@ -195,13 +196,15 @@ function checkSingleFlight(history: History, report: (invariant: string, detail:
         // The first holder's process stalled for a third of the lease (its renewal period) or more between
         // taking the lease (up to a lease before its loader started) and the second load.
         const lapsed = (history.stalls ?? []).some(
-          (stall) =>
-            stall.node === first.node &&
-            stall.ms >= script.options.leaseTtl / 3 &&
-            stall.at >= first.start - script.options.leaseTtl &&
-            stall.at - stall.ms <= second.start,
+          (stall) => stall.node === first.node && canLapse(history, stall, first, second),
         );
         if (revoked || takenOver || lapsed) continue;
+        // Redis left a command (a renewal, or the reply granting the lease) waiting as long in that span: the
+        // lease can lapse on the server with no node at fault. One process still never loads twice at once.
+        const redisLapsed =
+          first.node !== second.node &&
+          (history.redisStalls ?? []).some((stall) => canLapse(history, stall, first, second));
+        if (redisLapsed) continue;
         if (first.node === second.node) {
           report('single flight', `node ${first.node} ran ${first.id} and ${second.id} of ${key} at once`);
         } else if (!history.degraded) {
@@ -213,6 +216,23 @@ function checkSingleFlight(history: History, report: (invariant: string, detail:
       }
     }
   }
+}
+
+/**
+ * Whether a stall (of a node or of Redis) of `ms` ending at `at` can have let `first`'s lease lapse before
+ * `second` started: it lasted a renewal period (a third of the lease) or more, and overlapped the span from
+ * the lease's taking (up to a lease before the loader started) to the second load's start.
+ */
+function canLapse(
+  history: History,
+  stall: { readonly at: number; readonly ms: number },
+  first: LoadRecord,
+  second: LoadRecord,
+): boolean {
+  const { leaseTtl } = history.script.options;
+  return (
+    stall.ms >= leaseTtl / 3 && stall.at >= first.start - leaseTtl && stall.at - stall.ms <= second.start
+  );
 }
 
 function describe(call: CallRecord): string {

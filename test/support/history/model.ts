@@ -109,6 +109,12 @@ export interface History {
    * lease's contract (the lapsed holder's write is refused), not a single-flight violation.
    */
   readonly stalls?: readonly { readonly node: number; readonly at: number; readonly ms: number }[];
+  /**
+   * When redis-server left a command waiting for `ms` until `at` (real processes only): a renewal that waits
+   * long enough comes too late, the lease lapses, and another node may take it and load meanwhile. Like a
+   * node's stall, that is the lease's contract, not a single-flight violation.
+   */
+  readonly redisStalls?: readonly { readonly at: number; readonly ms: number }[];
   /** Takeovers (a follower gave up waiting and loaded itself), per key and time. */
   readonly takeovers: readonly { readonly key: string; readonly at: number }[];
   /**

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { IpcChild } from '../ipc-child.js';
 import type { CallRecord, HeardRecord, History, LoadRecord, Op, Script } from './model.js';
+import { RedisWatch } from './redis-watch.js';
 import { batches, nodeOptions } from './simulate.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
@@ -56,11 +57,13 @@ export class RedisFleet {
   readonly #recordings = new Map<number, Recording>();
   /** Per worker process, when it was starved of CPU and for how long. */
   readonly #stalls: { at: number; ms: number }[][];
+  readonly #redisWatch: RedisWatch;
   #nextHistory = 0;
 
-  private constructor(workers: Worker[], redisUrl: string) {
+  private constructor(workers: Worker[], redisUrl: string, redisWatch: RedisWatch) {
     this.#workers = workers;
     this.#redisUrl = redisUrl;
+    this.#redisWatch = redisWatch;
     this.#stalls = workers.map(() => []);
     workers.forEach((worker, index) => {
       worker.child.on('message', (report: FromWorker) => {
@@ -79,10 +82,11 @@ export class RedisFleet {
         return ready;
       }),
     );
-    return new RedisFleet(workers, redisUrl);
+    return new RedisFleet(workers, redisUrl, await RedisWatch.start(redisUrl));
   }
 
   async stop(): Promise<void> {
+    this.#redisWatch.stop();
     await Promise.all(this.#workers.map((worker) => worker.close()));
   }
 
@@ -215,6 +219,7 @@ export class RedisFleet {
       loads,
       takeovers: recording.takeovers,
       stalls,
+      redisStalls: this.#redisWatch.stallsSince(from),
       heard: recording.heard,
       requestBound: 50,
       clockError: 2,
