@@ -24,8 +24,9 @@ describe('RedisWatch', () => {
   it('records a pause of redis-server, ending when it resumed', async () => {
     const from = now();
     redis.pause();
-    // The fault itself: how long the server is kept stopped.
-    await delay(150);
+    // The fault itself: how long the server is kept stopped (long, so a probe sent late into it on a loaded
+    // machine still measures well over the bound below).
+    await delay(300);
     const resumed = now();
     redis.resume();
     await watch.flush();
@@ -34,7 +35,7 @@ describe('RedisWatch', () => {
     const [stall] = stalls as [{ at: number; ms: number }];
     // Measured from the first probe sent into the pause (one may have been just before it) to when Redis
     // ran it, placed on this clock by a calibration of a few probes: a few ms short, never long.
-    expect(stall.ms).toBeGreaterThanOrEqual(100);
+    expect(stall.ms).toBeGreaterThanOrEqual(150);
     expect(stall.at - stall.ms).toBeGreaterThanOrEqual(from - 10);
     expect(stall.at).toBeGreaterThanOrEqual(resumed - 5);
     expect(stall.at).toBeLessThanOrEqual(now());
