@@ -20,16 +20,52 @@ const NOT_MODIFIED_FIELDS = new Set([
   'vary',
 ]);
 
-// The local tier hands back the same object on every hit: decode each body once.
-const bodies = new WeakMap<StoredResponse, Buffer>();
+type Field = readonly [string, HeaderValue];
 
-function bodyOf(stored: StoredResponse): Buffer {
-  let body = bodies.get(stored);
-  if (body === undefined) {
-    body = Buffer.from(stored.body, 'base64');
-    bodies.set(stored, body);
+/** What every replay of one stored response shares, for one set of stripped fields. */
+interface Prepared {
+  readonly stripped: readonly string[];
+  readonly body: Buffer;
+  /** The stored fields a full response carries: all but `Content-Length` and the stripped ones. */
+  readonly fields: readonly Field[];
+  /** The `Content-Length` field of a full response; undefined for 204. */
+  readonly contentLength: Field | undefined;
+  /** The last full answer made, reused while its `X-Cache` and `Age` still hold (see `fullAnswer`). */
+  last: { readonly status: XCacheStatus; readonly age: string; readonly answer: Answer } | undefined;
+}
+
+// The local tier hands back the same object on every hit: decode its body and pick its fields once.
+const prepared = new WeakMap<StoredResponse, Prepared>();
+
+function preparedOf(stored: StoredResponse, stripped: readonly string[]): Prepared {
+  let entry = prepared.get(stored);
+  if (entry === undefined || entry.stripped !== stripped) {
+    const body = entry?.body ?? Buffer.from(stored.body, 'base64');
+    const fields = stored.headers.filter(([name]) => name !== 'content-length' && !stripped.includes(name));
+    const contentLength: Field | undefined =
+      stored.status === 204 ? undefined : ['Content-Length', String(body.length)];
+    entry = { stripped, body, fields, contentLength, last: undefined };
+    prepared.set(stored, entry);
   }
-  return body;
+  return entry;
+}
+
+/**
+ * The whole stored response. Every hit within the same second of `Age` gets the same answer object (answers
+ * are read-only), so a hit on a hot entry allocates nothing here.
+ */
+function fullAnswer(entry: Prepared, stored: StoredResponse, status: XCacheStatus, age: string): Answer {
+  const last = entry.last;
+  if (last !== undefined && last.status === status && last.age === age) return last.answer;
+  const headers: Field[] = [...entry.fields, ['Age', age], ['X-Cache', status]];
+  if (entry.contentLength !== undefined) headers.push(entry.contentLength);
+  const answer: Answer = {
+    status: stored.status,
+    headers,
+    body: entry.contentLength === undefined ? undefined : entry.body,
+  };
+  entry.last = { status, age, answer };
+  return answer;
 }
 
 const opaqueTag = (tag: string) => (tag.startsWith('W/') ? tag.slice(2) : tag);
@@ -84,15 +120,15 @@ export function replay(
     (ifNoneMatch !== undefined
       ? etagMatches(ifNoneMatch, stored.etag)
       : notModifiedSince(request.headers['if-modified-since'], stored));
-  const headers: [string, HeaderValue][] = [];
-  for (const [name, value] of stored.headers) {
-    if (name === 'content-length' || stripped.includes(name)) continue;
-    if (notModified && !NOT_MODIFIED_FIELDS.has(name)) continue;
-    headers.push([name, value]);
-  }
-  headers.push(['Age', String(ageSeconds(stored, cachedForMs))], ['X-Cache', status]);
+  const entry = preparedOf(stored, stripped);
+  const age = String(ageSeconds(stored, cachedForMs));
+  if (!notModified && range === undefined) return fullAnswer(entry, stored, status, age);
+  const headers: Field[] = notModified
+    ? entry.fields.filter(([name]) => NOT_MODIFIED_FIELDS.has(name))
+    : [...entry.fields];
+  headers.push(['Age', age], ['X-Cache', status]);
   if (notModified) return { status: 304, headers, body: undefined };
-  let body = bodyOf(stored);
+  let body = entry.body;
   if (range !== undefined) {
     headers.push(['Content-Range', `bytes ${range.start}-${range.end}/${body.length}`]);
     body = body.subarray(range.start, range.end + 1);

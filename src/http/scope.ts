@@ -28,26 +28,66 @@ function hasBody(headers: IncomingHttpHeaders): boolean {
   return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+/** Entries of `SharedScopes` kept at most; past it they are all dropped. */
+const SHARED_SCOPES_KEPT = 10_000;
+
+/**
+ * The scopes of recent shared requests, by URL (then checked against the host), for one set of options: a
+ * hit would otherwise build two JSON keys and look up a hashed tag. Scopes are read-only, so one serves
+ * every request for the same host and URL.
+ */
+export class SharedScopes {
+  readonly #byUrl = new Map<string, Scope>();
+  readonly #sortQuery: boolean;
+  readonly #namespace: string;
+
+  constructor(sortQuery: boolean, namespace: string) {
+    this.#sortQuery = sortQuery;
+    this.#namespace = namespace;
+  }
+
+  of(request: RequestView): Scope {
+    let scope = this.#byUrl.get(request.url);
+    if (scope === undefined || scope.target.host !== request.host) {
+      const target = targetOf(request, this.#sortQuery, this.#namespace);
+      scope = {
+        target,
+        base: baseKey(target, null),
+        tag: pathTag(target.namespace, target.host, target.path),
+        shared: true,
+      };
+      if (this.#byUrl.size >= SHARED_SCOPES_KEPT) this.#byUrl.clear();
+      this.#byUrl.set(request.url, scope);
+    }
+    return scope;
+  }
+}
+
 /** Where the request is keyed, or undefined when it must not share the cache. */
 export function scopeOf<Req>(
   request: RequestView,
   native: Req,
   options: ResolvedResponseOptions<Req>,
+  shared: SharedScopes,
 ): Scope | undefined {
   const headers = request.headers;
   if (hasBody(headers)) return undefined;
-  if (/(?:^|,)\s*no-store\b/i.test(headerValue(headers['cache-control']) ?? '')) return undefined;
+  const cacheControl = headers['cache-control'];
+  if (cacheControl !== undefined && /(?:^|,)\s*no-store\b/i.test(headerValue(cacheControl) ?? '')) {
+    return undefined;
+  }
   const user = options.userKey?.(native);
   if (user !== undefined && typeof user !== 'string') {
     throw new InvalidArgumentError('userKey(req)', user, 'a string or undefined');
   }
   const credentials = headers.authorization !== undefined || headers.cookie !== undefined;
   if (credentials && user === undefined) return undefined;
+  if (user === undefined) return shared.of(request);
   const target = targetOf(request, options.sortQuery, options.namespace);
   return {
     target,
-    base: baseKey(target, user ?? null),
+    base: baseKey(target, user),
     tag: pathTag(target.namespace, target.host, target.path),
-    shared: user === undefined,
+    shared: false,
   };
 }

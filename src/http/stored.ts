@@ -61,10 +61,22 @@ const NOT_STORED = new Set([
   'x-cache',
 ]);
 
+/**
+ * Values already found to be stored responses. The local tier hands back the same object on every hit, and
+ * stored values are never changed once made, so each is checked once.
+ */
+const checked = new WeakSet<object>();
+
 /** Checks the shape of a value read from the cache, which may be foreign or corrupt. */
 export function isStoredResponse(value: unknown): value is StoredResponse {
   if (typeof value !== 'object' || value === null) return false;
-  const v = value as Partial<StoredResponse>;
+  if (checked.has(value)) return true;
+  if (!hasStoredShape(value as Partial<StoredResponse>)) return false;
+  checked.add(value);
+  return true;
+}
+
+function hasStoredShape(v: Partial<StoredResponse>): boolean {
   return (
     v.format === FORMAT &&
     typeof v.status === 'number' &&
@@ -94,6 +106,7 @@ export function isStoredResponse(value: unknown): value is StoredResponse {
 
 /** RFC 9111 4.1: a stored response serves a request only when the headers its `Vary` names match. */
 export function matchesVary(stored: StoredResponse, headers: IncomingHttpHeaders): boolean {
+  if (stored.vary.length === 0) return true;
   const values = varyValues(stored.vary, headers);
   return values.every((value, index) => value === stored.varied[index]);
 }

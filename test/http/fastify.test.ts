@@ -75,6 +75,21 @@ describe('fastifyCache', () => {
     expect((await send(url)).text).toBe('{"calls":2}');
   });
 
+  it('keys by host name as Fastify resolves it, whichever hosts the requests alternate between', async () => {
+    const cache = await h.cache();
+    const app = Fastify({ trustProxy: true });
+    await app.register(fastifyCache(cache, { ttl: 60_000 }).plugin);
+    app.get('/h', async (request) => ({ host: request.hostname }));
+    const url = `${await listen(app)}/h`;
+    const as = (headers: Record<string, string>) => send(url, { headers });
+    expect((await as({ host: 'a.example:1' })).headers['x-cache']).toBe('MISS');
+    expect((await as({ host: 'B.example:2' })).text).toBe('{"host":"B.example"}');
+    const forwarded = await as({ host: 'a.example', 'x-forwarded-host': 'b.example' });
+    expect([forwarded.headers['x-cache'], forwarded.text]).toEqual(['HIT', '{"host":"B.example"}']);
+    const first = await as({ host: 'A.EXAMPLE:3' });
+    expect([first.headers['x-cache'], first.text]).toEqual(['HIT', '{"host":"a.example"}']);
+  });
+
   it('route-level: never stores Set-Cookie, and lets Authorization bypass', async () => {
     const cache = await h.cache();
     const app = Fastify();

@@ -11,7 +11,7 @@ import type { ResolvedResponseOptions } from '../options.js';
 import { type ByteRange, byteRange } from '../range.js';
 import { freshen, mergedHeaders } from '../refresh.js';
 import { replay, type XCacheStatus } from '../replay.js';
-import { headerValue, type Scope, scopeOf } from '../scope.js';
+import { headerValue, type Scope, SharedScopes, scopeOf } from '../scope.js';
 import { judge, type Verdict } from '../storability.js';
 import {
   isStoredResponse,
@@ -61,10 +61,13 @@ export class HttpCacheEngine<Req> {
   readonly #stripped: readonly string[];
   /** The cache's synchronous access to fresh local entries; undefined for a stand-in cache. */
   readonly #localHit: LocalHit | undefined;
+  /** Scopes of recent shared requests, reused: most hits repeat a URL. */
+  readonly #sharedScopes: SharedScopes;
 
   constructor(cache: CachePort, options: ResolvedResponseOptions<Req>) {
     this.#cache = cache;
     this.#options = options;
+    this.#sharedScopes = new SharedScopes(options.sortQuery, options.namespace);
     this.#stripped = options.forwardTargetedHeaders ? [] : options.targetedHeaders;
     this.#localHit = localHitsOf(cache);
   }
@@ -78,15 +81,16 @@ export class HttpCacheEngine<Req> {
         exchange.pass(undefined);
         return;
       }
-      const scope = scopeOf(request, exchange.native, this.#options);
+      const scope = scopeOf(request, exchange.native, this.#options, this.#sharedScopes);
       if (scope === undefined) exchange.pass('BYPASS');
-      else {
+      else if (method === 'GET' && request.headers.range === undefined) {
+        // Answered at once, the request goes no further: no other instance sees it, so it is not marked.
+        if (this.#answerLocally(exchange, scope)) return;
         taken.add(exchange.identity);
-        if (method === 'GET' && request.headers.range === undefined) {
-          if (!this.#answerLocally(exchange, scope)) {
-            this.#get(exchange, scope).catch((error: unknown) => exchange.fail(error));
-          }
-        } else this.#fromStore(exchange, scope).catch((error: unknown) => exchange.fail(error));
+        this.#get(exchange, scope).catch((error: unknown) => exchange.fail(error));
+      } else {
+        taken.add(exchange.identity);
+        this.#fromStore(exchange, scope).catch((error: unknown) => exchange.fail(error));
       }
       return;
     }

@@ -39,6 +39,20 @@ export function applyAnswer(reply: FastifyReply, answer: Answer): void {
   for (const [name, value] of answer.headers) reply.header(name, value);
 }
 
+/** The last `Host` seen and the host name Fastify resolves from it: most requests repeat it. */
+let lastHost = '';
+let lastHostname = '';
+
+/** `request.hostname` in lower case; Fastify's getter splits the `Host` value afresh on every read. */
+function hostnameOf(request: FastifyRequest): string {
+  const host = request.host;
+  if (host !== lastHost) {
+    lastHostname = request.hostname.toLowerCase();
+    lastHost = host;
+  }
+  return lastHostname;
+}
+
 /**
  * One Fastify request for the engine, settling the waiting `onRequest` hook through its `done`. A class, not
  * an object of closures: one is made for every request, hits included.
@@ -66,7 +80,7 @@ export class FastifyExchange implements Exchange<FastifyRequest> {
       method: request.method,
       url: request.url,
       // As Fastify resolves it: `X-Forwarded-Host` only counts when `trustProxy` trusts the peer.
-      host: request.hostname.toLowerCase(),
+      host: hostnameOf(request),
       // The live object: the route runs with the conditionals the cache sets here (and restores).
       headers: request.headers,
     };
