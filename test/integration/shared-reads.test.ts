@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCache } from '../../src/index.js';
 import { KeySpace } from '../../src/redis/keys.js';
+import { KEYS_PER_READ } from '../../src/redis/read-batch.js';
 import { CLIENTS, makeClient } from '../support/clients.js';
 import { type SpawnedRedis, spawnRedis } from '../support/redis-server.js';
 
@@ -32,17 +33,18 @@ async function commandCalls(redis: Redis): Promise<Record<string, number>> {
 }
 
 describe.each(CLIENTS)('shared reads through %s', (name) => {
-  it('sends the shared hits of one tick as one MGET, each caller getting its own value', async () => {
+  it('sends the shared hits of one tick in MGETs of KEYS_PER_READ, each caller getting its own value', async () => {
     const client = await makeClient(name, server.url);
     const cache = createCache({ redis: client.redis, prefix: `test:reads:${randomUUID()}:`, local: false });
     try {
-      const keys = Array.from({ length: 16 }, (_, i) => `k${i}`);
+      // Two full batches, sent as they fill, and three keys left for the end of the tick.
+      const keys = Array.from({ length: 2 * KEYS_PER_READ + 3 }, (_, i) => `k${i}`);
       for (const key of keys) await cache.cached(key, async () => `v:${key}`);
       await admin.config('RESETSTAT');
       const values = await Promise.all(keys.map((key) => cache.cached(key, async () => 'reloaded')));
       expect(values).toEqual(keys.map((key) => `v:${key}`));
       const calls = await commandCalls(admin);
-      expect(calls.mget).toBe(1);
+      expect(calls.mget).toBe(3);
       expect(calls.get ?? 0).toBe(0);
       expect(calls.evalsha ?? 0).toBe(0);
     } finally {
