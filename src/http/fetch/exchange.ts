@@ -97,12 +97,8 @@ export class FetchExchange<A extends unknown[]> implements Exchange<Request> {
     this.native = request;
     this.#args = args;
     this.#handler = handler;
-    let identity = identities.get(request);
-    if (identity === undefined) {
-      identity = {};
-      identities.set(request, identity);
-    }
-    this.identity = identity;
+    // A request the platform made stands for itself; only the copies made for handlers are recorded.
+    this.identity = identities.get(request) ?? request;
   }
 
   /** The response the request gets (or the error it fails with). Asked for once. */
