@@ -28,6 +28,17 @@ function hasBody(headers: IncomingHttpHeaders): boolean {
   return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+/** The scope of `request` for the audience `user` (null: the shared, anonymous one). */
+function scopeFor(request: RequestView, sortQuery: boolean, namespace: string, user: string | null): Scope {
+  const target = targetOf(request, sortQuery, namespace);
+  return {
+    target,
+    base: baseKey(target, user),
+    tag: pathTag(target.namespace, target.host, target.path),
+    shared: user === null,
+  };
+}
+
 /** Entries of `SharedScopes` kept at most; past it they are all dropped. */
 const SHARED_SCOPES_KEPT = 10_000;
 
@@ -49,13 +60,7 @@ export class SharedScopes {
   of(request: RequestView): Scope {
     let scope = this.#byUrl.get(request.url);
     if (scope === undefined || scope.target.host !== request.host) {
-      const target = targetOf(request, this.#sortQuery, this.#namespace);
-      scope = {
-        target,
-        base: baseKey(target, null),
-        tag: pathTag(target.namespace, target.host, target.path),
-        shared: true,
-      };
+      scope = scopeFor(request, this.#sortQuery, this.#namespace, null);
       if (this.#byUrl.size >= SHARED_SCOPES_KEPT) this.#byUrl.clear();
       this.#byUrl.set(request.url, scope);
     }
@@ -83,11 +88,5 @@ export function scopeOf<Req>(
   const credentials = headers.authorization !== undefined || headers.cookie !== undefined;
   if (credentials && user === undefined) return undefined;
   if (user === undefined) return shared.of(request);
-  const target = targetOf(request, options.sortQuery, options.namespace);
-  return {
-    target,
-    base: baseKey(target, user),
-    tag: pathTag(target.namespace, target.host, target.path),
-    shared: false,
-  };
+  return scopeFor(request, options.sortQuery, options.namespace, user);
 }
