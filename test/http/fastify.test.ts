@@ -33,10 +33,13 @@ describe('fastifyCache', () => {
       return { calls };
     });
     const url = `${await listen(app)}/p`;
+    const stored = nextLoad(cache);
     const pending = Array.from({ length: 20 }, () => send(url));
     await arrived.promise;
     release.open();
     const replies = await Promise.all(pending);
+    // The responses go out while the load is still being stored: a request before that joins the load.
+    await stored;
     expect(calls).toBe(1);
     expect(new Set(replies.map((reply) => reply.text))).toEqual(new Set(['{"calls":1}']));
     const later = await send(url);
@@ -67,7 +70,9 @@ describe('fastifyCache', () => {
     });
     app.post('/w', async () => 'changed');
     const url = `${await listen(app)}/w`;
+    const stored = nextLoad(cache);
     expect((await send(url)).headers['x-cache']).toBe('MISS');
+    await stored;
     const hit = await send(url);
     expect(hit.headers['x-cache']).toBe('HIT');
     expect(hit.text).toBe('{"calls":1}');
@@ -82,8 +87,12 @@ describe('fastifyCache', () => {
     app.get('/h', async (request) => ({ host: request.hostname }));
     const url = `${await listen(app)}/h`;
     const as = (headers: Record<string, string>) => send(url, { headers });
+    let stored = nextLoad(cache);
     expect((await as({ host: 'a.example:1' })).headers['x-cache']).toBe('MISS');
+    await stored;
+    stored = nextLoad(cache);
     expect((await as({ host: 'B.example:2' })).text).toBe('{"host":"B.example"}');
+    await stored;
     const forwarded = await as({ host: 'a.example', 'x-forwarded-host': 'b.example' });
     expect([forwarded.headers['x-cache'], forwarded.text]).toEqual(['HIT', '{"host":"B.example"}']);
     const first = await as({ host: 'A.EXAMPLE:3' });
