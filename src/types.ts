@@ -91,7 +91,11 @@ export interface Lookup<T> {
   readonly status: 'hit' | 'stale' | 'miss';
   /** Where the value came from: this process's memory, Redis, or a load. */
   readonly tier: 'local' | 'shared' | 'load';
-  /** Milliseconds since the value was loaded. */
+  /**
+   * Milliseconds since the value was loaded, on this node's clock. A `hit` Redis judged fresh can be older
+   * than its ttl by the time its reply is read (a busy process, a slow network): the age is measured when the
+   * answer is made, and Redis's moment is placed on this node's clock conservatively (never too late).
+   */
   readonly age: number;
 }
 

@@ -144,9 +144,11 @@ export class HttpCacheEngine<Req> {
       const value = found.value;
       if (!isStoredResponse(value)) return exchange.pass('MISS');
       if (!usable(value, found, performance.now() - arrived)) {
-        // Joined a load that finished before this request came: that load is settled now, so asking again
-        // revalidates the stored entry (or joins a load that started after this request came).
-        if (found.status === 'miss' && !retried) {
+        // The cache answered, but too late to reuse: a load that finished before this request came (a miss
+        // it joined), or a hit Redis judged fresh whose reply reached this node after its lifetime ended (a
+        // busy process, a slow network). Asking once more gets the cache's answer now (the entry refreshed,
+        // or a load to join) instead of sending every request caught in that moment to the route at once.
+        if (found.status !== 'stale' && !retried) {
           retried = true;
           continue;
         }
