@@ -180,6 +180,7 @@ export class HttpCacheEngine<Req> {
     const arrived = performance.now();
     const background = exchange.background();
     let key = scope.base;
+    let retried = false;
     for (;;) {
       const current = key;
       let found: Lookup<unknown>;
@@ -192,7 +193,13 @@ export class HttpCacheEngine<Req> {
         return exchange.pass('MISS');
       }
       const value = found.value;
-      if (!isStoredResponse(value) || !usable(value, found, performance.now() - arrived)) {
+      if (!isStoredResponse(value)) return exchange.pass('MISS');
+      if (!usable(value, found, performance.now() - arrived)) {
+        // A hit whose reply came in past its lifetime: asked once more, as `#get` does.
+        if (found.status !== 'stale' && !retried) {
+          retried = true;
+          continue;
+        }
         return exchange.pass('MISS');
       }
       if (matchesVary(value, headers)) {
