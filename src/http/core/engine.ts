@@ -195,8 +195,9 @@ export class HttpCacheEngine<Req> {
       const value = found.value;
       if (!isStoredResponse(value)) return exchange.pass('MISS');
       if (!usable(value, found, performance.now() - arrived)) {
-        // A hit whose reply came in past its lifetime: asked once more, as `#get` does.
-        if (found.status !== 'stale' && !retried) {
+        // A hit whose reply came in past its lifetime: asked once more, as `#get` does. Not a miss: that is
+        // a revalidation run for this very request, which asking again would only repeat.
+        if (found.status === 'hit' && !retried) {
           retried = true;
           continue;
         }
