@@ -151,11 +151,18 @@ describe('an answer that arrives after its freshness ended', () => {
   // network): by this node's clock the hit is then older than the response's lifetime. Every request in
   // that state used to run the route side by side; a bench run under load saw 51 route calls in one ttl
   // window. The stand-in cache answers the first hit after the warm-up as such a late one.
-  it.each([
+  const cases: {
+    label: string;
+    request: string;
+    headers: Record<string, string>;
+    status: number;
+    text: string;
+  }[] = [
     { label: 'GET', request: 'GET', headers: {}, status: 200, text: 'value' },
     { label: 'HEAD', request: 'HEAD', headers: {}, status: 200, text: '' },
     { label: 'a GET with Range', request: 'GET', headers: { range: 'bytes=0-1' }, status: 206, text: 'va' },
-  ])('asks the cache again instead of running the route: $label', async (c) => {
+  ];
+  it.each(cases)('asks the cache again instead of running the route: $label', async (c) => {
     const real = h.wallClockCache();
     let lateHits = 0;
     const late: CachePort = {
