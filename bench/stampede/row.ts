@@ -114,11 +114,14 @@ function loadRate(results: readonly StampedeWorkerResult[], durationMs: number):
 }
 
 /**
- * Loader calls per key per ttl window, each key's windows counted from its first load anywhere in the
- * fleet: [first + w·ttl, first + (w+1)·ttl) for w = 1, 2, ... as long as the window ends inside the run.
- * Window 0 is warm-up (the cold fill, and a hot key's first early refresh just before its end); a window
- * cut by the end of the run is left out, where a refresher with a period just under the ttl would read one
- * load more or less (11% over 9 windows). A window counts when a get for the key fell in it.
+ * Loader calls per key per ttl window, each key's windows being the freshness periods of its first value:
+ * counted from the end of its first load anywhere in the fleet, [stored + w·ttl, stored + (w+1)·ttl) for
+ * w = 1, 2, ... as long as the window ends inside the run. Window 0 is warm-up (the cold fill, and a hot
+ * key's first early refresh, about a load's time before its end). Counted from the first load's start
+ * instead, that refresh was due 10 ms (the refresh margin) before window 0 ended: a few ms of contention
+ * pushed it into window 1, which then held the next refresh too (9 loads in 8 windows, in 2 of 4 runs). A
+ * window cut by the end of the run is left out, where a refresher with a period just under the ttl would
+ * read one load more or less (11% over 9 windows). A window counts when a get for the key fell in it.
  */
 function anchoredWindows(
   results: readonly StampedeWorkerResult[],
@@ -126,29 +129,30 @@ function anchoredWindows(
   windows: number,
 ): { loaderCalls: number; pairs: number; maxInOneWindow: number } {
   const requested = new Set(results.flatMap((r) => r.requested));
-  const startsByKey = new Map<number, number[]>();
+  const loadsByKey = new Map<number, { start: number; end: number }[]>();
   for (const result of results) {
     for (let i = 0; i < result.loads.length; i += 3) {
       const key = result.loads[i]!;
-      const starts = startsByKey.get(key) ?? [];
-      starts.push(result.loads[i + 1]!);
-      startsByKey.set(key, starts);
+      const loads = loadsByKey.get(key) ?? [];
+      loads.push({ start: result.loads[i + 1]!, end: result.loads[i + 2]! });
+      loadsByKey.set(key, loads);
     }
   }
   let loaderCalls = 0;
   let pairs = 0;
   let maxInOneWindow = 0;
-  for (const [key, starts] of startsByKey) {
-    const first = Math.min(...starts);
-    const complete = Math.floor((params.durationMs - first) / params.ttl) - 1;
+  for (const [key, loads] of loadsByKey) {
+    const first = loads.reduce((a, b) => (b.start < a.start ? b : a));
+    const stored = first.end;
+    const complete = Math.floor((params.durationMs - stored) / params.ttl) - 1;
     const perWindow = new Array<number>(Math.max(0, complete + 1)).fill(0);
-    for (const start of starts) {
-      const window = Math.floor((start - first) / params.ttl);
+    for (const { start } of loads) {
+      const window = Math.floor((start - stored) / params.ttl);
       if (window >= 1 && window <= complete) perWindow[window]! += 1;
     }
     for (let window = 1; window <= complete; window++) {
       // The anchored window overlaps two of the run's windows, in which the workers flagged their gets.
-      const absolute = Math.floor((first + window * params.ttl) / params.ttl);
+      const absolute = Math.floor((stored + window * params.ttl) / params.ttl);
       const asked = [absolute, absolute + 1].some((a) => a < windows && requested.has(key * windows + a));
       if (!asked) continue;
       pairs += 1;
